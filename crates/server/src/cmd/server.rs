@@ -1,0 +1,486 @@
+//! Server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME,
+//! SLOWLOG, MEMORY, SHUTDOWN.
+
+use bytes::Bytes;
+
+use super::{arg_int, eq};
+use crate::command::{cmd, container, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+
+const ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
+
+pub static COMMANDS: &[Command] = &[
+    cmd(
+        "info",
+        -1,
+        &["loading", "stale", "sentinel"],
+        (0, 0, 0),
+        &["@slow", "@dangerous"],
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        "[section [section ...]]",
+        info,
+    ),
+    container(
+        "config",
+        "server",
+        "2.0.0",
+        "A container for server configuration commands.",
+        CONFIG,
+    ),
+    cmd(
+        "dbsize",
+        1,
+        &["readonly", "fast"],
+        (0, 0, 0),
+        &["@keyspace", "@read", "@fast"],
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        "",
+        dbsize,
+    ),
+    cmd(
+        "flushdb",
+        -1,
+        &["write"],
+        (0, 0, 0),
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        "server",
+        "1.0.0",
+        "Removes all keys from the current database.",
+        "[ASYNC|SYNC]",
+        flushdb,
+    ),
+    cmd(
+        "flushall",
+        -1,
+        &["write"],
+        (0, 0, 0),
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+        "[ASYNC|SYNC]",
+        flushall,
+    ),
+    cmd(
+        "time",
+        1,
+        &["loading", "stale", "fast"],
+        (0, 0, 0),
+        &["@fast"],
+        "server",
+        "2.6.0",
+        "Returns the server time.",
+        "",
+        time,
+    ),
+    container(
+        "slowlog",
+        "server",
+        "2.2.12",
+        "A container for slow log commands.",
+        SLOWLOG,
+    ),
+    container(
+        "memory",
+        "server",
+        "4.0.0",
+        "A container for memory diagnostics commands.",
+        MEMORY,
+    ),
+    cmd(
+        "shutdown",
+        -1,
+        &[
+            "admin",
+            "noscript",
+            "loading",
+            "stale",
+            "no_multi",
+            "sentinel",
+            "allow_busy",
+        ],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
+        shutdown,
+    ),
+];
+
+static CONFIG: &[Command] = &[
+    cmd(
+        "get",
+        -3,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+        "parameter [parameter ...]",
+        config_get,
+    ),
+    cmd(
+        "set",
+        -4,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+        "parameter value [parameter value ...]",
+        config_set,
+    ),
+    cmd(
+        "resetstat",
+        2,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.0.0",
+        "Resets the server's statistics.",
+        "",
+        config_resetstat,
+    ),
+    cmd(
+        "help",
+        2,
+        &["loading", "stale"],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        config_help,
+    ),
+];
+
+static SLOWLOG: &[Command] = &[
+    cmd(
+        "get",
+        -2,
+        &["admin", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.2.12",
+        "Returns the slow log's entries.",
+        "[count]",
+        slowlog_get,
+    ),
+    cmd(
+        "len",
+        2,
+        &["admin", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.2.12",
+        "Returns the number of entries in the slow log.",
+        "",
+        slowlog_len,
+    ),
+    cmd(
+        "reset",
+        2,
+        &["admin", "loading", "stale"],
+        (0, 0, 0),
+        ADMIN,
+        "server",
+        "2.2.12",
+        "Clears all entries from the slow log.",
+        "",
+        slowlog_reset,
+    ),
+    cmd(
+        "help",
+        2,
+        &["loading", "stale"],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "6.2.0",
+        "Show helpful text about the different subcommands",
+        "",
+        slowlog_help,
+    ),
+];
+
+static MEMORY: &[Command] = &[
+    cmd(
+        "usage",
+        -3,
+        &["readonly"],
+        (2, 2, 1),
+        &["@read", "@slow"],
+        "server",
+        "4.0.0",
+        "Estimates the memory usage of a key.",
+        "key [SAMPLES count]",
+        memory_usage,
+    ),
+    cmd(
+        "help",
+        2,
+        &["loading", "stale"],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "4.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        memory_help,
+    ),
+];
+
+/// `INFO [section [section ...]]`
+fn info(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let sections: Vec<String> = argv[1..]
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    ctx.conn.publish_stats(ctx.node);
+    let text = crate::info::render(ctx.node, &sections);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// `CONFIG GET parameter [parameter ...]`
+fn config_get(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let patterns: Vec<&[u8]> = argv[2..].iter().map(|a| &a[..]).collect();
+    let found = ctx.node.config.read().matching(&patterns);
+    ctx.out.map(found.len());
+    for (name, value) in found {
+        ctx.out.bulk(&name);
+        ctx.out.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+/// `CONFIG SET parameter value [parameter value ...]`
+fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if !argv.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity("config|set".into()));
+    }
+    let words: Vec<String> = argv[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let pairs: Vec<(&str, &str)> = words
+        .chunks_exact(2)
+        .map(|p| (p[0].as_str(), p[1].as_str()))
+        .collect();
+    ctx.node
+        .set_config(&pairs)
+        .map_err(|e| CmdError::other(format!("ERR {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `CONFIG RESETSTAT`
+fn config_resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.node.stats.reset();
+    ctx.node.store.reset_stats();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `CONFIG HELP`
+fn config_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    super::help(
+        ctx,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+/// `DBSIZE`
+fn dbsize(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let (keys, _) = ctx.db().sizes();
+    ctx.out.int(keys as i64);
+    Ok(())
+}
+
+fn flush_mode(argv: &[Bytes]) -> CmdResult {
+    match argv.get(1) {
+        None => Ok(()),
+        Some(a) if argv.len() == 2 && (eq(a, "async") || eq(a, "sync")) => Ok(()),
+        Some(_) => Err(CmdError::Syntax),
+    }
+}
+
+/// `FLUSHDB [ASYNC|SYNC]`
+fn flushdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    flush_mode(argv)?;
+    ctx.db().flush();
+    ctx.node.watches.touch_db(Some(ctx.conn.db));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `FLUSHALL [ASYNC|SYNC]`
+fn flushall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    flush_mode(argv)?;
+    for i in 0..ctx.node.store.databases() {
+        ctx.node.store.db(i).flush();
+    }
+    ctx.node.watches.touch_db(None);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `TIME`
+fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(i64::from(now.subsec_micros()));
+    Ok(())
+}
+
+/// `SLOWLOG GET [count]`
+fn slowlog_get(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let count = match argv.get(2) {
+        None => 10,
+        Some(a) => {
+            let n = arg_int(a)
+                .map_err(|_| CmdError::other("ERR count should be greater than or equal to -1"))?;
+            if n < -1 {
+                return Err(CmdError::other(
+                    "ERR count should be greater than or equal to -1",
+                ));
+            }
+            if n == -1 {
+                usize::MAX
+            } else {
+                n as usize
+            }
+        }
+    };
+    let log = ctx.node.slowlog.lock();
+    let shown = log.entries.len().min(count);
+    ctx.out.array(shown);
+    for e in log.entries.iter().take(shown) {
+        ctx.out.array(6);
+        ctx.out.int(e.id as i64);
+        ctx.out.int(e.unix_secs as i64);
+        ctx.out.int(e.micros as i64);
+        ctx.out.array(e.argv.len());
+        for a in &e.argv {
+            ctx.out.bulk(a);
+        }
+        ctx.out.bulk(e.addr.as_bytes());
+        ctx.out.bulk(e.name.as_bytes());
+    }
+    Ok(())
+}
+
+/// `SLOWLOG LEN`
+fn slowlog_len(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let len = ctx.node.slowlog.lock().entries.len();
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// `SLOWLOG RESET`
+fn slowlog_reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.node.slowlog.lock().entries.clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `SLOWLOG HELP`
+fn slowlog_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    super::help(
+        ctx,
+        "SLOWLOG",
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+    Ok(())
+}
+
+/// `MEMORY USAGE key [SAMPLES count]`
+fn memory_usage(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    match argv.len() {
+        3 => {}
+        5 if eq(&argv[3], "samples") => {
+            arg_int(&argv[4])?;
+        }
+        _ => return Err(CmdError::Syntax),
+    }
+    let key = &argv[2];
+    let mut shard = ctx.db().lock(key);
+    match shard.lookup(key, ctx.now) {
+        None => ctx.out.null(),
+        Some(e) => {
+            let bytes = shoal_store::keyspace::entry_bytes(key, e);
+            ctx.out.int(bytes as i64);
+        }
+    }
+    Ok(())
+}
+
+/// `MEMORY HELP`
+fn memory_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    super::help(
+        ctx,
+        "MEMORY",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+    Ok(())
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
+fn shutdown(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let mut abort = false;
+    for a in &argv[1..] {
+        if eq(a, "abort") {
+            abort = true;
+        } else if !(eq(a, "nosave") || eq(a, "save") || eq(a, "now") || eq(a, "force")) {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if abort {
+        return Err(CmdError::other("ERR No shutdown in progress."));
+    }
+    // Nothing to save: shoal is a cache. Like Redis, the client gets no reply.
+    tracing::warn!("User requested shutdown...");
+    ctx.conn.close_after_reply = true;
+    ctx.node.shutdown();
+    Ok(())
+}

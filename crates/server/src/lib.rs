@@ -1,0 +1,149 @@
+//! # shoal-server: one shoal node
+//!
+//! The network edge of a node: it accepts connections, parses requests,
+//! runs commands against the store and writes replies.
+//!
+//! | module      | job                                                             |
+//! |-------------|-----------------------------------------------------------------|
+//! | [`node`]    | [`Node`]: what all connections share (store, config, clients, stats, slow log, shutdown) |
+//! | [`conn`]    | one connection's read → parse → execute → reply loop, and its limits |
+//! | [`command`] | the command table: dispatch, arity, `COMMAND`, key positions      |
+//! | [`cmd`]     | the handlers, one family per file                                |
+//! | [`config`]  | parameters for the config file, flags and `CONFIG GET/SET`       |
+//! | [`info`]    | the INFO text                                                    |
+//! | [`error`]   | [`error::CmdError`] and Redis's exact error strings               |
+//! | [`metrics`] | the opt-in Prometheus endpoint                                   |
+
+pub mod cmd;
+pub mod command;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod info;
+pub mod metrics;
+pub mod node;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use node::Node;
+
+/// The Redis version shoal reports: the release whose behaviour it matches.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// How long shutdown waits for connections to finish their replies.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Binds every configured address. Port 0 picks a free port (the one bound
+/// is recorded in [`Node::local_addr`]).
+pub async fn bind(node: &Node) -> std::io::Result<Vec<TcpListener>> {
+    let (addrs, port) = {
+        let c = node.config.read();
+        (c.bind.clone(), c.port)
+    };
+    let mut listeners = Vec::new();
+    for addr in addrs {
+        let addr = addr.trim_start_matches('-');
+        let host = if addr == "*" { "0.0.0.0" } else { addr };
+        let listener = TcpListener::bind((host, port)).await?;
+        let local = listener.local_addr()?;
+        node.local_addr.lock().get_or_insert(local);
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// Serves until [`Node::shutdown`] is called, then waits (briefly) for
+/// open connections to finish.
+pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
+    let cron = tokio::spawn(cron(node.clone()));
+    let metrics_port = node.config.read().metrics_port;
+    if metrics_port != 0 {
+        metrics::start(node.clone(), metrics_port).await;
+    }
+    let accepts: Vec<_> = listeners
+        .into_iter()
+        .map(|l| tokio::spawn(accept_loop(node.clone(), l)))
+        .collect();
+    let mut stop = node.shutdown_signal();
+    let _ = stop.wait_for(|s| *s).await;
+    for a in accepts {
+        let _ = a.await;
+    }
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while node.clients.count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cron.abort();
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener) {
+    let mut stop = node.shutdown_signal();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let (mut stream, addr) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        node.stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let maxclients = node.config.read().maxclients;
+        if node.clients.count() >= maxclients {
+            node.stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        }
+        let laddr = stream
+            .local_addr()
+            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+        let handle = node.clients.register(addr, laddr);
+        let node = node.clone();
+        tokio::spawn(async move {
+            let id = handle.id;
+            conn::serve(node.clone(), stream, handle).await;
+            node.clients.unregister(id);
+        });
+    }
+}
+
+/// Background work at `hz` times a second: the active expire cycle, which
+/// spends at most a quarter of each tick (Redis's slow cycle budget).
+async fn cron(node: Arc<Node>) {
+    let mut rng = shoal_store::Rng::from_time();
+    loop {
+        let hz = node.config.read().hz.max(1);
+        let tick = Duration::from_millis(1000 / hz);
+        tokio::time::sleep(tick).await;
+        let store_node = node.clone();
+        let mut cycle_rng = rng.clone();
+        rng.next_u64();
+        // The cycle locks shards one at a time; run it off the reactor threads.
+        let _ = tokio::task::spawn_blocking(move || {
+            store_node
+                .store
+                .active_expire_cycle(tick / 4, &mut cycle_rng);
+        })
+        .await;
+    }
+}

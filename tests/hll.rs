@@ -1,0 +1,31 @@
+//! PFADD/PFCOUNT/PFMERGE end to end. Byte-level compatibility with Redis
+//! is pinned by the fixtures in crates/store/src/hll.rs.
+
+mod common;
+
+use common::Shoal;
+
+#[test]
+fn hyperloglog_commands_count_and_merge() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(r.call("PFADD a x y z"), ":1\r\n");
+    assert_eq!(r.call("PFADD a x"), ":0\r\n");
+    assert_eq!(r.call("PFCOUNT a"), ":3\r\n");
+    assert_eq!(r.call("PFADD b z w"), ":1\r\n");
+    assert_eq!(r.call("PFCOUNT a b nosuch"), ":4\r\n");
+    assert_eq!(r.call("PFMERGE c a b"), "+OK\r\n");
+    assert_eq!(r.call("PFCOUNT c"), ":4\r\n");
+    assert_eq!(r.call("OBJECT ENCODING c"), "$3\r\nraw\r\n");
+    assert!(r.call("GET c").contains("HYLL"));
+    assert_eq!(r.call("SET s notanhll"), "+OK\r\n");
+    assert_eq!(
+        r.call("PFADD s x"),
+        "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n"
+    );
+    assert_eq!(r.call("RPUSH l x"), ":1\r\n");
+    assert_eq!(
+        r.call("PFCOUNT l"),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+}
