@@ -93,4 +93,11 @@ fn restore_errors_match_redis() {
         .expect("int");
     assert!((4000..=5000).contains(&pttl), "{pttl}");
     assert_eq!(r.call("DUMP nosuch"), "$-1\r\n");
+    // A relative TTL that overflows the clock wraps negative in Redis: the
+    // key is already expired, RESTORE says OK and stores nothing.
+    assert_eq!(
+        r.cmd(&[b"RESTORE", b"big", b"9223372036854775807", &payload]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call("EXISTS big"), ":0\r\n");
 }

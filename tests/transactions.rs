@@ -76,3 +76,31 @@ fn watched_key_that_expires_aborts_exec() {
     assert_eq!(a.call("PING"), "+QUEUED\r\n");
     assert_eq!(a.call("EXEC"), "*-1\r\n");
 }
+
+#[test]
+fn refused_exec_inside_multi_discards_the_transaction() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(r.call("MULTI"), "+OK\r\n");
+    assert_eq!(r.call("SET a 1"), "+QUEUED\r\n");
+    assert_eq!(
+        r.call("EXEC now"),
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+    );
+    assert_eq!(r.call("EXEC"), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(
+        r.call("EXEC now"),
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+    );
+    assert_eq!(r.call("EXISTS a"), ":0\r\n");
+    assert_eq!(r.call("MULTI"), "+OK\r\n");
+    assert_eq!(
+        r.call("DISCARD now"),
+        "-ERR wrong number of arguments for 'discard' command\r\n"
+    );
+    assert_eq!(r.call("PING"), "+QUEUED\r\n");
+    assert_eq!(
+        r.call("EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+}

@@ -96,7 +96,7 @@ impl Default for Config {
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
             lfu_log_factor: 10,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -269,7 +269,25 @@ pub static PARAMS: &[Param] = &[
         },
     ),
     param(
+        "hash-max-ziplist-entries",
+        true,
+        |c| c.hash_max_listpack_entries.to_string(),
+        |c, v| {
+            c.hash_max_listpack_entries = int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    ),
+    param(
         "hash-max-listpack-value",
+        true,
+        |c| c.hash_max_listpack_value.to_string(),
+        |c, v| {
+            c.hash_max_listpack_value = int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "hash-max-ziplist-value",
         true,
         |c| c.hash_max_listpack_value.to_string(),
         |c, v| {
@@ -287,7 +305,25 @@ pub static PARAMS: &[Param] = &[
         },
     ),
     param(
+        "zset-max-ziplist-entries",
+        true,
+        |c| c.zset_max_listpack_entries.to_string(),
+        |c, v| {
+            c.zset_max_listpack_entries = int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    ),
+    param(
         "zset-max-listpack-value",
+        true,
+        |c| c.zset_max_listpack_value.to_string(),
+        |c, v| {
+            c.zset_max_listpack_value = int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "zset-max-ziplist-value",
         true,
         |c| c.zset_max_listpack_value.to_string(),
         |c, v| {

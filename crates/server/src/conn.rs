@@ -330,10 +330,25 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
         Ok(found) => found,
         Err(e) => {
             // Inside MULTI an unknown command or wrong arity aborts the
-            // transaction at EXEC (EXECABORT), as in Redis.
-            if let Some(tx) = state.multi.as_mut() {
-                tx.failed = true;
-            }
+            // transaction at EXEC (EXECABORT), as in Redis; a refused EXEC
+            // itself discards any transaction at once and answers EXECABORT
+            // even outside MULTI (Redis's `execCommandAbort`).
+            let e = match state.multi.as_mut() {
+                _ if argv[0].eq_ignore_ascii_case(b"exec") => {
+                    state.multi = None;
+                    state.watching.clear();
+                    let msg = e.to_string();
+                    CmdError::other(format!(
+                        "EXECABORT Transaction discarded because of: {}",
+                        msg.strip_prefix("ERR ").unwrap_or(&msg)
+                    ))
+                }
+                Some(tx) => {
+                    tx.failed = true;
+                    e
+                }
+                None => e,
+            };
             reply_error(node, out, &e);
             finish_reply(state, out, reply_start);
             return;

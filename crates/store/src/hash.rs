@@ -17,7 +17,7 @@ pub struct HashLimits {
 impl Default for HashLimits {
     fn default() -> Self {
         HashLimits {
-            max_listpack_entries: 128,
+            max_listpack_entries: 512,
             max_listpack_value: 64,
         }
     }

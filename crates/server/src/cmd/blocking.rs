@@ -29,9 +29,7 @@ use shoal_store::{Locked, Value};
 use tokio::sync::mpsc;
 
 use super::list::{parse_end, pop, push, End};
-use super::set::numkeys;
 use super::typed;
-use super::{arg_int, eq};
 use crate::command::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
@@ -482,24 +480,9 @@ fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
 fn blmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    // Redis reads the timeout last, after the other arguments.
+    let (keys, end, count) = super::mpop_args(argv, 2, parse_end)?;
     let timeout = parse_timeout(&argv[1])?;
-    let (keys, i) = numkeys(argv, 2)?;
-    let Some(end_arg) = argv.get(i) else {
-        return Err(CmdError::Syntax);
-    };
-    let end = parse_end(end_arg)?;
-    let mut count = 1usize;
-    match &argv[i + 1..] {
-        [] => {}
-        [opt, n] if eq(opt, "count") => {
-            let n = arg_int(n)?;
-            if n <= 0 {
-                return Err(CmdError::other("ERR count should be greater than 0"));
-            }
-            count = n as usize;
-        }
-        _ => return Err(CmdError::Syntax),
-    }
     block_or_serve(
         ctx,
         keys,

@@ -198,7 +198,9 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let expire_at = match ttl {
         0 => 0,
         t if absttl => t,
-        t => t.saturating_add(ctx.now as i64),
+        // Redis adds the clock in C's wrapping signed arithmetic: a huge
+        // relative TTL wraps negative and the key counts as already expired.
+        t => t.wrapping_add(ctx.now as i64),
     };
     if expire_at != 0 && expire_at <= ctx.now as i64 {
         ctx.out.ok();

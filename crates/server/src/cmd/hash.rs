@@ -282,18 +282,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `HRANDFIELD key [count [WITHVALUES]]`
 fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let count = match argv.get(2) {
-        None => None,
-        Some(a) => Some(arg_int(a)?),
-    };
-    let with_values = match argv.get(3) {
-        None => false,
-        Some(a) if argv.len() == 4 && eq(a, "withvalues") => true,
-        Some(_) => return Err(CmdError::Syntax),
-    };
-    if let Some(n) = count {
-        check_pick_count(n)?;
-    }
+    let (count, with_values) = pick_args(argv, Some("withvalues"))?;
     let key = &argv[1];
     let mut shard = ctx.db().lock(key);
     let h = match shard.lookup_read(key, ctx.now) {
@@ -340,12 +329,36 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// refuses more than this with Redis's range error (README: compatibility).
 pub const MAX_RANDOM_PICKS: u64 = 1 << 20;
 
-/// Checks a HRANDFIELD/SRANDMEMBER/ZRANDMEMBER count.
-pub fn check_pick_count(n: i64) -> CmdResult {
-    if n < 0 && n.unsigned_abs() > MAX_RANDOM_PICKS {
-        return Err(CmdError::other("ERR value is out of range"));
+/// The `[count [WITH…]]` arguments of HRANDFIELD, ZRANDMEMBER (`flag` is
+/// WITHVALUES / WITHSCORES) and SRANDMEMBER (no flag), checked in Redis's
+/// order before the key is read: the count's range, the flag, the halved
+/// range a flag imposes, then shoal's cap on negative counts.
+pub fn pick_args(argv: &[Bytes], flag: Option<&str>) -> Result<(Option<i64>, bool), CmdError> {
+    let Some(count) = argv.get(2) else {
+        return Ok((None, false));
+    };
+    if flag.is_none() && argv.len() > 3 {
+        return Err(CmdError::Syntax); // SRANDMEMBER checks this first
     }
-    Ok(())
+    let n = arg_int(count)?;
+    if n == i64::MIN {
+        return Err(CmdError::other(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with = match (&argv[3..], flag) {
+        ([], _) => false,
+        ([a], Some(flag)) if eq(a, flag) => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let out_of_range = || CmdError::other("ERR value is out of range");
+    if with && n.unsigned_abs() > (i64::MAX / 2) as u64 {
+        return Err(out_of_range());
+    }
+    if n < 0 && n.unsigned_abs() > MAX_RANDOM_PICKS {
+        return Err(out_of_range());
+    }
+    Ok((Some(n), with))
 }
 
 /// Indexes for a random pick of `count` out of `len` as Redis's
@@ -375,17 +388,19 @@ pub fn random_picks(len: usize, count: i64, rng: &mut shoal_store::Rng) -> Vec<u
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]`
 fn hscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let args = scan_args(argv, 2, false)?;
+    // Redis reads the cursor, then the key, then the options.
+    scan_args(&argv[..3], 2, false)?;
     let mut items = Vec::new();
-    let next = with_hash(ctx, &argv[1], |_, h| match h {
-        None => 0,
-        Some(h) => h.scan(args.cursor, args.count, |f, v| {
+    let next = with_hash(ctx, &argv[1], |_, h| {
+        let Some(h) = h else { return Ok(0) };
+        let args = scan_args(argv, 2, false)?;
+        Ok::<_, CmdError>(h.scan(args.cursor, args.count, |f, v| {
             if args.matches(f) {
                 items.push(f.to_vec());
                 items.push(v.to_vec());
             }
-        }),
-    })?;
+        }))
+    })??;
     reply_scan(ctx, next, &items);
     Ok(())
 }

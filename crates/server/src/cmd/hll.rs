@@ -55,6 +55,16 @@ fn hll_error(e: HllError) -> CmdError {
     CmdError::other(e.reply())
 }
 
+/// A key's HyperLogLog for update, checked as Redis's `isHLLObjectOrReply`
+/// before its string is unshared (so a refused value keeps its encoding).
+fn hll_value(e: &mut shoal_store::Entry) -> Result<&mut Vec<u8>, CmdError> {
+    let s = as_str(e)?;
+    if !s.with_bytes(hll::is_valid) {
+        return Err(hll_error(HllError::NotHll));
+    }
+    Ok(s.make_raw())
+}
+
 fn sparse_max(ctx: &Ctx<'_>) -> usize {
     ctx.node.config.read().hll_sparse_max_bytes as usize
 }
@@ -71,7 +81,7 @@ fn pfadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             true
         }
         Some(e) => {
-            let bytes = as_str(e)?.make_raw();
+            let bytes = hll_value(e)?;
             hll::add(bytes, &argv[2..], sparse_max).map_err(hll_error)?
         }
     };
@@ -87,7 +97,7 @@ fn pfcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let n = match shard.lookup_read(key, ctx.now) {
             None => 0,
             Some(e) => {
-                let bytes = as_str(e)?.make_raw();
+                let bytes = hll_value(e)?;
                 hll::count(bytes).map_err(hll_error)?.cardinality as i64
             }
         };

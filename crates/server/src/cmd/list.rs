@@ -4,7 +4,7 @@ use bytes::Bytes;
 use shoal_store::list::{resolve_index, resolve_range};
 use shoal_store::{List, Value};
 
-use super::set::{numkeys, positive_count};
+use super::set::positive_count;
 use super::typed::{self, drop_if_empty, entry_or_insert};
 use super::{arg_int, eq};
 use crate::command::{cmd, Command, Ctx};
@@ -129,7 +129,9 @@ fn rpushx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
     if argv.len() > 3 {
-        return Err(CmdError::Syntax);
+        return Err(CmdError::WrongArity(
+            String::from_utf8_lossy(&argv[0]).to_lowercase(),
+        ));
     }
     let count = argv.get(2).map(|a| positive_count(a)).transpose()?;
     let key = &argv[1];
@@ -218,23 +220,29 @@ fn llen(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `LINDEX key index`
 fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let index = arg_int(&argv[2])?;
+    // Redis looks the key up before it parses the index.
     with_list(ctx, &argv[1], |ctx, l| {
-        match l.and_then(|l| resolve_index(l.len(), index).map(|i| &l[i])) {
+        let Some(l) = l else {
+            ctx.out.null();
+            return Ok(());
+        };
+        match resolve_index(l.len(), arg_int(&argv[2])?).map(|i| &l[i]) {
             Some(item) => ctx.out.bulk(item),
             None => ctx.out.null(),
         }
-    })
+        Ok(())
+    })?
 }
 
 /// `LSET key index element`
 fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let index = arg_int(&argv[2])?;
     let mut shard = ctx.db().lock(&argv[1]);
     let Some(e) = shard.lookup(&argv[1], ctx.now) else {
         return Err(CmdError::NoSuchKey);
     };
     let list = typed::list(e)?;
+    // Redis looks the key up before it parses the index.
+    let index = arg_int(&argv[2])?;
     let i = resolve_index(list.len(), index)
         .ok_or_else(|| CmdError::other("ERR index out of range"))?;
     list[i] = argv[3][..].into();
@@ -346,7 +354,9 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
                 return Err(CmdError::other("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
             if rank == i64::MIN {
-                return Err(CmdError::other("ERR value is out of range"));
+                // Redis negates it in wrapping arithmetic and then takes
+                // every match as reaching the rank: RANK -1, in effect.
+                rank = -1;
             }
         } else if eq(&argv[i], "count") {
             let n = arg_int(value)?;
@@ -458,23 +468,7 @@ fn rpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`
 fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (keys, i) = numkeys(argv, 1)?;
-    let Some(end_arg) = argv.get(i) else {
-        return Err(CmdError::Syntax);
-    };
-    let end = parse_end(end_arg)?;
-    let mut count = 1usize;
-    match &argv[i + 1..] {
-        [] => {}
-        [opt, n] if eq(opt, "count") => {
-            let n = arg_int(n)?;
-            if n <= 0 {
-                return Err(CmdError::other("ERR count should be greater than 0"));
-            }
-            count = n as usize;
-        }
-        _ => return Err(CmdError::Syntax),
-    }
+    let (keys, end, count) = super::mpop_args(argv, 1, parse_end)?;
     for key in keys {
         let mut shard = ctx.db().lock(key);
         let Some(e) = shard.lookup(key, ctx.now) else {

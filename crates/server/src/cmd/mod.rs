@@ -45,6 +45,41 @@ pub fn arg_float(arg: &[u8]) -> Result<f64, CmdError> {
     shoal_proto::number::parse_f64(arg).ok_or(CmdError::NotFloat)
 }
 
+/// The arguments of the `*MPOP` family after the numkeys at `at`, parsed
+/// in Redis's order (`lmpopGenericCommand`, `zmpopGenericCommand`): the
+/// keys, the side (`parse_side` of the word after them) and the count.
+/// A blocking form reads its timeout only after these succeed.
+pub fn mpop_args<T>(
+    argv: &[bytes::Bytes],
+    at: usize,
+    parse_side: impl Fn(&[u8]) -> Result<T, CmdError>,
+) -> Result<(&[bytes::Bytes], T, usize), CmdError> {
+    let positive = |arg: &[u8], msg: &'static str| {
+        arg_int(arg)
+            .ok()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| CmdError::other(msg))
+    };
+    let n = positive(&argv[at], "ERR numkeys should be greater than 0")?;
+    let side_at = at.saturating_add(n).saturating_add(1);
+    let side = parse_side(argv.get(side_at).ok_or(CmdError::Syntax)?)?;
+    let mut count = None;
+    let mut j = side_at + 1;
+    while j < argv.len() {
+        if count.is_none() && eq(&argv[j], "count") && j + 1 < argv.len() {
+            count = Some(positive(
+                &argv[j + 1],
+                "ERR count should be greater than 0",
+            )?);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((&argv[at + 1..side_at], side, count.unwrap_or(1)))
+}
+
 /// A `HELP` reply in Redis's layout: a title line, the given lines, and
 /// the closing `HELP` entry.
 pub fn help(ctx: &mut Ctx<'_>, container: &str, lines: &[&str]) {

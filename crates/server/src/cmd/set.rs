@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use shoal_store::{Set, Value};
 
-use super::hash::{check_pick_count, random_picks};
+use super::hash::{pick_args, random_picks};
 use super::keys::{reply_scan, scan_args};
 use super::typed::{self, drop_if_empty, entry_or_insert};
 use super::{arg_int, eq};
@@ -188,13 +188,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `SRANDMEMBER key [count]`
 fn srandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    if argv.len() > 3 {
-        return Err(CmdError::Syntax);
-    }
-    let count = argv.get(2).map(|a| arg_int(a)).transpose()?;
-    if let Some(n) = count {
-        check_pick_count(n)?;
-    }
+    let (count, _) = pick_args(argv, None)?;
     let members = with_set(ctx, &argv[1], |ctx, s| match (s, count) {
         (None, _) => None,
         (Some(s), None) => s.random(|| ctx.conn.rng.next_u64()).map(|m| vec![m]),
@@ -380,11 +374,11 @@ fn sdiffstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// Parses `numkeys key [key ...]` starting at `at`; returns the keys and
 /// the index after them. Errors are Redis's.
 pub fn numkeys(argv: &[Bytes], at: usize) -> Result<(&[Bytes], usize), CmdError> {
-    let n = arg_int(&argv[at])?;
-    if n <= 0 {
-        return Err(CmdError::other("ERR numkeys should be greater than 0"));
-    }
-    let n = n as usize;
+    let n = arg_int(&argv[at])
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CmdError::other("ERR numkeys should be greater than 0"))?;
     if n > argv.len() - at - 1 {
         return Err(CmdError::other(
             "ERR Number of keys can't be greater than number of args",
@@ -399,7 +393,8 @@ fn sintercard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut limit = 0usize;
     while i < argv.len() {
         if eq(&argv[i], "limit") && i + 1 < argv.len() {
-            let n = arg_int(&argv[i + 1])?;
+            // Redis gives this one error for a non-integer LIMIT too.
+            let n = arg_int(&argv[i + 1]).unwrap_or(-1);
             if n < 0 {
                 return Err(CmdError::other("ERR LIMIT can't be negative"));
             }
@@ -420,16 +415,18 @@ fn sintercard(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]`
 fn sscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let args = scan_args(argv, 2, false)?;
+    // Redis reads the cursor, then the key, then the options.
+    scan_args(&argv[..3], 2, false)?;
     let mut items = Vec::new();
-    let next = with_set(ctx, &argv[1], |_, s| match s {
-        None => 0,
-        Some(s) => s.scan(args.cursor, args.count, |m| {
+    let next = with_set(ctx, &argv[1], |_, s| {
+        let Some(s) = s else { return Ok(0) };
+        let args = scan_args(argv, 2, false)?;
+        Ok::<_, CmdError>(s.scan(args.cursor, args.count, |m| {
             if args.matches(m) {
                 items.push(m.to_vec());
             }
-        }),
-    })?;
+        }))
+    })??;
     reply_scan(ctx, next, &items);
     Ok(())
 }

@@ -32,7 +32,7 @@ use shoal_store::zset::{
 };
 use shoal_store::{Locked, Set, Value};
 
-use super::hash::check_pick_count;
+use super::hash::pick_args;
 use super::keys::{reply_scan, scan_args};
 use super::set::positive_count;
 use super::typed::{self, drop_if_empty, entry_or_insert};
@@ -702,47 +702,20 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     zpop_generic(ctx, argv, true)
 }
 
-/// The arguments of ZMPOP/BZMPOP after the numkeys at `at` (Redis's
-/// `zmpopGenericCommand`): the keys, MAX or MIN, and the count.
-fn mpop_args(argv: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), CmdError> {
-    let numkeys_error = || CmdError::other("ERR numkeys should be greater than 0");
-    let n = arg_int(&argv[at]).map_err(|_| numkeys_error())?;
-    let n = usize::try_from(n)
-        .ok()
-        .filter(|&n| n >= 1)
-        .ok_or_else(numkeys_error)?;
-    let where_at = at.saturating_add(n).saturating_add(1);
-    let Some(side) = argv.get(where_at) else {
-        return Err(CmdError::Syntax);
-    };
-    let max = if eq(side, "min") {
-        false
-    } else if eq(side, "max") {
-        true
+/// `MIN` → false, `MAX` → true.
+fn min_or_max(arg: &[u8]) -> Result<bool, CmdError> {
+    if eq(arg, "min") {
+        Ok(false)
+    } else if eq(arg, "max") {
+        Ok(true)
     } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_at + 1;
-    while j < argv.len() {
-        if count.is_none() && eq(&argv[j], "count") && j + 1 < argv.len() {
-            let c = arg_int(&argv[j + 1])
-                .ok()
-                .and_then(|c| usize::try_from(c).ok())
-                .filter(|&c| c >= 1)
-                .ok_or_else(|| CmdError::other("ERR count should be greater than 0"))?;
-            count = Some(c);
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
+        Err(CmdError::Syntax)
     }
-    Ok((&argv[at + 1..where_at], max, count.unwrap_or(1)))
 }
 
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`
 fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let (keys, max, count) = mpop_args(argv, 1)?;
+    let (keys, max, count) = super::mpop_args(argv, 1, min_or_max)?;
     let db = ctx.conn.db;
     let mut locked = ctx.node.store.lock(keys.iter().map(|k| (db, &k[..])));
     for key in keys {
@@ -774,7 +747,7 @@ fn bzpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
 fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     // Redis reads the timeout last, after the other arguments.
-    let (keys, max, count) = mpop_args(argv, 2)?;
+    let (keys, max, count) = super::mpop_args(argv, 2, min_or_max)?;
     let timeout = super::blocking::parse_timeout(&argv[1])?;
     super::blocking::zpop_or_block(ctx, keys, max, Some(count), timeout)
 }
@@ -783,7 +756,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`
 fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let Some(count_arg) = argv.get(2) else {
+    let (Some(count), withscores) = pick_args(argv, Some("withscores"))? else {
         return with_zset(ctx, &argv[1], |ctx, z| {
             match z.and_then(|z| z.random(|| ctx.conn.rng.next_u64())) {
                 Some((member, _)) => ctx.out.bulk(member),
@@ -791,21 +764,6 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             }
         });
     };
-    let count = arg_int(count_arg)?;
-    if count == i64::MIN {
-        return Err(CmdError::other(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    let withscores = match argv.get(3) {
-        None => false,
-        Some(a) if argv.len() == 4 && eq(a, "withscores") => true,
-        Some(_) => return Err(CmdError::Syntax),
-    };
-    if withscores && count.unsigned_abs() > (i64::MAX / 2) as u64 {
-        return Err(CmdError::other("ERR value is out of range"));
-    }
-    check_pick_count(count)?;
     with_zset(ctx, &argv[1], |ctx, z| {
         let (Some(z), false) = (z, count == 0) else {
             ctx.out.array(0);
