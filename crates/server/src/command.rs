@@ -55,6 +55,24 @@ impl<'a> Ctx<'a> {
         };
     }
 
+    /// Reports that a write changed `key` in the selected database (Redis's
+    /// `signalModifiedKey`): WATCHers of it will fail their EXEC, and clients
+    /// blocked on it get a chance to be served. A write command calls this
+    /// for each key it actually changed, and for no other.
+    pub fn modified(&mut self, key: &Bytes) {
+        self.modified_in(self.conn.db, key);
+    }
+
+    /// [`Ctx::modified`] for a key in database `db`.
+    pub fn modified_in(&mut self, db: usize, key: &Bytes) {
+        if self.node.watches.active() {
+            self.node.watches.touch(db, key);
+        }
+        if self.node.blocking.active() {
+            self.conn.ready_keys.push((db, key.clone()));
+        }
+    }
+
     /// A new entry holding `value`, its access field set for the policy in force.
     pub fn entry(&self, value: shoal_store::Value) -> shoal_store::Entry {
         let mut e = shoal_store::Entry::new(value, self.now);

@@ -408,34 +408,20 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
     }
 }
 
-/// Runs a resolved command's handler and, for writes, tells watchers.
+/// Runs a resolved command's handler (which itself reports the keys it
+/// changed, see [`Ctx::modified`]).
 pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Command, argv: &[Bytes]) {
     let handler = command
         .handler
         .expect("resolve returns only commands with a handler");
-    let db = state.db;
     let mut ctx = Ctx {
         node,
         conn: state,
         out,
         now: shoal_store::now_ms(),
     };
-    match handler(&mut ctx, argv) {
-        Err(e) => reply_error(node, out, &e),
-        Ok(()) => {
-            if command.has_flag("write") {
-                if node.watches.active() {
-                    for i in command.key_positions(argv) {
-                        node.watches.touch(db, &argv[i]);
-                    }
-                }
-                if node.blocking.active() {
-                    for i in command.key_positions(argv) {
-                        state.ready_keys.push((db, argv[i].clone()));
-                    }
-                }
-            }
-        }
+    if let Err(e) = handler(&mut ctx, argv) {
+        reply_error(node, out, &e);
     }
     state.commands_run += 1;
 }

@@ -5,7 +5,7 @@
 //! generators whose replies compare exactly, since EXEC's array is compared
 //! byte for byte.
 
-use super::{cmd, Gen, Step};
+use super::{cmd, CommandSpec, Gen, Step, CATALOGUE, DATA_GROUPS};
 use crate::compare::Check;
 
 impl Gen {
@@ -67,6 +67,35 @@ impl Gen {
         }
     }
 
+    /// A step between WATCH and MULTI: half the time the transaction
+    /// subset, otherwise any string, key or data-family command, so every
+    /// write command's effect on a watched key is compared (Redis dirties a
+    /// watch only when a command really changes the key).
+    fn push_between_watch_and_multi(&mut self) {
+        if self.rng.chance(50) {
+            return self.push_tx_command(false);
+        }
+        let specs: Vec<&CommandSpec> = CATALOGUE
+            .iter()
+            .filter(|s| ["strings", "keys"].contains(&s.group) || DATA_GROUPS.contains(&s.group))
+            .collect();
+        let spec = *self.rng.pick(&specs);
+        // The generator may queue follow-up steps of its own: they go after
+        // its step, and before what this block queues next.
+        let mut queued = std::mem::take(&mut self.then);
+        if let Some(step) = (spec.generate)(self) {
+            let step = if std::mem::take(&mut self.verbatim) {
+                step
+            } else {
+                self.mutate(step)
+            };
+            queued.push(step);
+        }
+        self.verbatim = false;
+        queued.append(&mut self.then);
+        self.then = queued;
+    }
+
     fn push_word(&mut self, word: &str) {
         let args = vec![self.word(word)];
         self.then.extend(cmd(args));
@@ -114,7 +143,7 @@ impl Gen {
         let mut args = vec![self.word("WATCH")];
         args.extend(self.keys(1, 3));
         for _ in 0..self.rng.range(0, 2) {
-            self.push_tx_command(false);
+            self.push_between_watch_and_multi();
         }
         if self.rng.chance(15) {
             self.push_word("UNWATCH");

@@ -81,7 +81,7 @@ fn bits_for_write<'s>(
     shard: &'s mut Shard,
     key: &[u8],
     max_bit: u64,
-) -> Result<&'s mut Vec<u8>, CmdError> {
+) -> Result<(&'s mut Vec<u8>, bool), CmdError> {
     let need = usize::try_from(max_bit >> 3)
         .ok()
         .and_then(|n| n.checked_add(1))
@@ -97,10 +97,11 @@ fn bits_for_write<'s>(
         ctx.touch(entry);
     }
     let bytes = as_str(entry)?.make_raw();
+    let grown = !existed || bytes.len() < need;
     if bytes.len() < need {
         bytes.resize(need, 0);
     }
-    Ok(bytes)
+    Ok((bytes, grown))
 }
 
 /// Bit `offset` of `bytes`, 0 past the end.
@@ -131,9 +132,14 @@ fn setbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(bit_error());
     }
     let mut shard = ctx.db().lock(&argv[1]);
-    let bytes = bits_for_write(ctx, &mut shard, &argv[1], offset)?;
+    let (bytes, grown) = bits_for_write(ctx, &mut shard, &argv[1], offset)?;
     let old = bit_at(bytes, offset);
     set_bit_at(bytes, offset, on as u8);
+    drop(shard);
+    // Redis 7.0 signals only a real change: a new bit value or a longer string.
+    if grown || i64::from(old) != on {
+        ctx.modified(&argv[1]);
+    }
     ctx.out.int(i64::from(old));
     Ok(())
 }
@@ -417,10 +423,15 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
     }
     let shard = locked.shard(db, dest);
-    if max_len > 0 {
+    let modified = if max_len > 0 {
         shard.insert(dest, ctx.entry(Value::Str(Str::Raw(result))));
+        true
     } else {
-        shard.remove(dest);
+        shard.remove(dest).is_some()
+    };
+    drop(locked);
+    if modified {
+        ctx.modified(dest);
     }
     ctx.out.int(max_len as i64);
     Ok(())
@@ -645,7 +656,8 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Opti
 
 /// Runs one SET or INCRBY on `p` (already grown to hold it) and replies
 /// with the old value (SET), the new one (INCRBY) or nil (FAIL overflow).
-fn write_field(out: &mut Reply, p: &mut [u8], f: &Field) {
+/// Returns whether the stored value differs, `None` if nothing was written.
+fn write_field(out: &mut Reply, p: &mut [u8], f: &Field) -> Option<bool> {
     let incr = f.op == FieldOp::IncrBy;
     // SET checks its value alone; INCRBY checks old value plus increment.
     let done: Option<(u64, i64)> = if f.signed {
@@ -674,9 +686,15 @@ fn write_field(out: &mut Reply, p: &mut [u8], f: &Field) {
     match done {
         Some((stored, reply)) => {
             out.int(reply);
+            let mask = u64::MAX >> (64 - f.bits);
+            let differs = get_unsigned(p, f.offset, f.bits) != stored & mask;
             set_field(p, f.offset, f.bits, stored);
+            Some(differs)
         }
-        None => out.null(),
+        None => {
+            out.null();
+            None
+        }
     }
 }
 
@@ -716,14 +734,21 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], read_only_command: bool) 
             "ERR BITFIELD_RO only supports the GET subcommand",
         ));
     }
-    let p = bits_for_write(ctx, &mut shard, key, max_bit)?;
+    let (p, grown) = bits_for_write(ctx, &mut shard, key, max_bit)?;
     ctx.out.array(fields.len());
+    let mut changed = false;
     for f in &fields {
         if f.op == FieldOp::Get {
             read_field(ctx.out, p, f);
         } else {
-            write_field(ctx.out, p, f);
+            // As Redis 7.0: a write counts if it was done (not refused by
+            // OVERFLOW FAIL) and changed the value or the string's length.
+            changed |= write_field(ctx.out, p, f).is_some_and(|differs| differs || grown);
         }
+    }
+    drop(shard);
+    if changed {
+        ctx.modified(key);
     }
     Ok(())
 }

@@ -253,7 +253,15 @@ pub fn serve_ready(node: &Node, ready: &mut Vec<KeyId>) {
             let reply = perform(&mut locked, &w, &key.1, w.resp3);
             drop(locked);
             node.blocking.unregister(&w);
+            // The pop (and push) changed keys as the served client's own
+            // command would have: watchers of them must see it.
+            if node.watches.active() {
+                node.watches.touch(key.0, &key.1);
+            }
             if let Op::Move { dst, .. } = &w.op {
+                if node.watches.active() {
+                    node.watches.touch(key.0, dst);
+                }
                 queue.push_back((key.0, dst.clone()));
             }
             let _ = w.tx.send(Wake::Served(reply));
@@ -391,9 +399,11 @@ fn block_or_serve(
         };
         if ready {
             let reply = perform(&mut locked, &waiter, key, ctx.out.resp3);
+            drop(locked);
             ctx.out.raw(&reply);
+            ctx.modified(key);
             if let Op::Move { dst, .. } = &waiter.op {
-                ctx.conn.ready_keys.push((db, dst.clone()));
+                ctx.modified(dst);
             }
             return Ok(());
         }

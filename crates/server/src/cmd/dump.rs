@@ -192,9 +192,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let value = rdb::restore(&argv[3]).map_err(|e| CmdError::other(e.reply()))?;
     let value = from_rdb(value, ctx)?;
-    if replace {
-        shard.remove(key);
-    }
+    let deleted = replace && shard.remove(key).is_some();
     let expire_at = match ttl {
         0 => 0,
         t if absttl => t,
@@ -203,6 +201,10 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         t => t.wrapping_add(ctx.now as i64),
     };
     if expire_at != 0 && expire_at <= ctx.now as i64 {
+        drop(shard);
+        if deleted {
+            ctx.modified(key);
+        }
         ctx.out.ok();
         return Ok(());
     }
@@ -218,6 +220,8 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
     }
     shard.insert(key, entry);
+    drop(shard);
+    ctx.modified(key);
     ctx.out.ok();
     Ok(())
 }

@@ -83,6 +83,8 @@ fn hset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str) -> Result<i64, Cm
     for pair in argv[2..].chunks_exact(2) {
         added += i64::from(h.insert(&pair[0], &pair[1], limits));
     }
+    drop(shard);
+    ctx.modified(key);
     Ok(added)
 }
 
@@ -116,6 +118,8 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }))?;
     h.prepare_for(&[&argv[2], &argv[3]], limits);
     h.insert(&argv[2], &argv[3], limits);
+    drop(shard);
+    ctx.modified(key);
     ctx.out.int(1);
     Ok(())
 }
@@ -185,6 +189,10 @@ fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let h = typed::hash(e)?;
     let removed = argv[2..].iter().filter(|f| h.remove(f)).count();
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if removed > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -233,7 +241,8 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
     let text = next.to_string();
     h.insert(&argv[2], text.as_bytes(), limits);
-    drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    ctx.modified(key);
     ctx.out.int(next);
     Ok(())
 }
@@ -276,6 +285,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let text = next.to_human();
     h.insert(&argv[2], text.as_bytes(), limits);
+    drop(shard);
+    ctx.modified(key);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

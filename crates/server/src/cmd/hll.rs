@@ -85,6 +85,10 @@ fn pfadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             hll::add(bytes, &argv[2..], sparse_max).map_err(hll_error)?
         }
     };
+    drop(shard);
+    if changed {
+        ctx.modified(key);
+    }
     ctx.out.int(i64::from(changed));
     Ok(())
 }
@@ -94,14 +98,17 @@ fn pfcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if argv.len() == 2 {
         let key = &argv[1];
         let mut shard = ctx.db().lock(key);
-        let n = match shard.lookup_read(key, ctx.now) {
-            None => 0,
-            Some(e) => {
-                let bytes = hll_value(e)?;
-                hll::count(bytes).map_err(hll_error)?.cardinality as i64
-            }
+        let count = match shard.lookup_read(key, ctx.now) {
+            None => None,
+            Some(e) => Some(hll::count(hll_value(e)?).map_err(hll_error)?),
         };
-        ctx.out.int(n);
+        drop(shard);
+        if count.is_some_and(|c| c.cache_written) {
+            // Rewriting the cached cardinality changes the string (Redis
+            // signals it although PFCOUNT is read-only).
+            ctx.modified(key);
+        }
+        ctx.out.int(count.map_or(0, |c| c.cardinality as i64));
         return Ok(());
     }
     let db = ctx.conn.db;
@@ -141,6 +148,8 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut entry = ctx.entry(Value::Str(Str::Raw(dest)));
     entry.expire_at = expire_at;
     shard.insert(dest_key, entry);
+    drop(locked);
+    ctx.modified(dest_key);
     ctx.out.ok();
     Ok(())
 }

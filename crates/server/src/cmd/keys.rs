@@ -128,6 +128,8 @@ fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let mut shard = ctx.db().lock(key);
         if shard.lookup(key, ctx.now).is_some() {
             shard.remove(key);
+            drop(shard);
+            ctx.modified(key);
             removed += 1;
         }
     }
@@ -237,6 +239,8 @@ fn expire_generic(
     } else {
         shard.set_expire(key, when as u64);
     }
+    drop(shard);
+    ctx.modified(key);
     ctx.out.int(1);
     Ok(())
 }
@@ -313,6 +317,8 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         .is_some_and(|e| e.expire_at != 0);
     if had_ttl {
         shard.set_expire(&argv[1], 0);
+        drop(shard);
+        ctx.modified(&argv[1]);
     }
     ctx.out.int(i64::from(had_ttl));
     Ok(())
@@ -472,6 +478,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     locked.shard(db, dst).insert(dst, entry);
+    drop(locked);
+    ctx.modified(src);
+    ctx.modified(dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -532,6 +541,8 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     dst_shard.insert(dst, entry);
+    drop(locked);
+    ctx.modified_in(dst_db, dst);
     ctx.out.int(1);
     Ok(())
 }

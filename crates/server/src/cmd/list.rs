@@ -104,6 +104,8 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
         push(list, end, item);
     }
     ctx.out.int(list.len() as i64);
+    drop(shard);
+    ctx.modified(key);
     Ok(())
 }
 
@@ -144,6 +146,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
         return Ok(());
     };
     let list = typed::list(e)?;
+    let changed = count != Some(0);
     match count {
         None => match pop(list, end) {
             Some(item) => ctx.out.bulk(&item),
@@ -160,6 +163,10 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
         }
     }
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if changed {
+        ctx.modified(key);
+    }
     Ok(())
 }
 
@@ -246,6 +253,8 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let i = resolve_index(list.len(), index)
         .ok_or_else(|| CmdError::other("ERR index out of range"))?;
     list[i] = argv[3][..].into();
+    drop(shard);
+    ctx.modified(&argv[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -288,6 +297,10 @@ fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
     }
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if removed > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -308,6 +321,8 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             }
         }
         drop_if_empty(&mut shard, key, ctx.now);
+        drop(shard);
+        ctx.modified(key);
     }
     ctx.out.ok();
     Ok(())
@@ -333,6 +348,8 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Some(i) => {
             list.insert(if after { i + 1 } else { i }, argv[4][..].into());
             ctx.out.int(list.len() as i64);
+            drop(shard);
+            ctx.modified(&argv[1]);
         }
     }
     Ok(())
@@ -424,9 +441,9 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End) -> CmdResult {
     let db = ctx.conn.db;
-    let mut locked = ctx.node.store.lock([(db, src), (db, dst)]);
+    let mut locked = ctx.node.store.lock([(db, &src[..]), (db, &dst[..])]);
     let Some(e) = locked.shard(db, src).lookup(src, ctx.now) else {
         ctx.out.null();
         return Ok(());
@@ -451,6 +468,9 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End) 
     }))?;
     push(list, to, &item);
     ctx.out.bulk(&item);
+    drop(locked);
+    ctx.modified(src);
+    ctx.modified(dst);
     Ok(())
 }
 
@@ -478,6 +498,8 @@ fn lmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let n = count.min(list.len());
         let items: Vec<Box<[u8]>> = (0..n).filter_map(|_| pop(list, end)).collect();
         drop_if_empty(&mut shard, key, ctx.now);
+        drop(shard);
+        ctx.modified(key);
         ctx.out.array(2);
         ctx.out.bulk(key);
         ctx.out.array(items.len());

@@ -331,8 +331,11 @@ fn flush_mode(argv: &[Bytes]) -> CmdResult {
 /// `FLUSHDB [ASYNC|SYNC]`
 fn flushdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     flush_mode(argv)?;
+    let store = &ctx.node.store;
+    ctx.node.watches.touch_db(Some(ctx.conn.db), |d, k| {
+        store.db(d).lock(k).peek_expire(k).is_some()
+    });
     ctx.db().flush();
-    ctx.node.watches.touch_db(Some(ctx.conn.db));
     ctx.out.ok();
     Ok(())
 }
@@ -340,10 +343,13 @@ fn flushdb(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `FLUSHALL [ASYNC|SYNC]`
 fn flushall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     flush_mode(argv)?;
-    for i in 0..ctx.node.store.databases() {
-        ctx.node.store.db(i).flush();
+    let store = &ctx.node.store;
+    ctx.node
+        .watches
+        .touch_db(None, |d, k| store.db(d).lock(k).peek_expire(k).is_some());
+    for i in 0..store.databases() {
+        store.db(i).flush();
     }
-    ctx.node.watches.touch_db(None);
     ctx.out.ok();
     Ok(())
 }

@@ -90,6 +90,10 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Value::Set(Box::new(Set::for_first(first)))
     }))?;
     let added = argv[2..].iter().filter(|m| s.insert(m, max_intset)).count();
+    drop(shard);
+    if added > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(added as i64);
     Ok(())
 }
@@ -105,6 +109,10 @@ fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let s = typed::set(e)?;
     let removed = argv[2..].iter().filter(|m| s.remove(m)).count();
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if removed > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -176,6 +184,10 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         popped.push(m);
     }
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if !popped.is_empty() {
+        ctx.modified(key);
+    }
     match count {
         Some(_) => reply_members(ctx, &popped),
         None => match popped.first() {
@@ -253,6 +265,9 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Value::Set(Box::new(Set::for_first(member)))
     }))?;
     s.insert(member, max_intset);
+    drop(locked);
+    ctx.modified(src);
+    ctx.modified(dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -327,7 +342,7 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Algebra) -> CmdResult {
     let result = compute(op, sets);
     let dst = &argv[1];
     let mut shard = ctx.db().lock(dst);
-    shard.remove(dst);
+    let existed = shard.remove(dst).is_some();
     if !result.is_empty() {
         let max_intset = ctx.node.hot.max_intset();
         // Redis builds the destination as an intset and converts as it adds.
@@ -336,6 +351,10 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Algebra) -> CmdResult {
             set.insert(m, max_intset);
         }
         shard.insert(dst, ctx.entry(Value::Set(Box::new(set))));
+    }
+    drop(shard);
+    if existed || !result.is_empty() {
+        ctx.modified(dst);
     }
     ctx.out.int(result.len() as i64);
     Ok(())

@@ -225,6 +225,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         _ => 0,
     };
     shard.insert(key, entry);
+    ctx.modified(key);
     if !o.get {
         ctx.out.ok();
     }
@@ -232,10 +233,11 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// Stores a plain string value with an optional absolute expiry.
-fn store(ctx: &Ctx<'_>, key: &[u8], value: &[u8], expire_at: u64) {
+fn store(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], expire_at: u64) {
     let mut entry = ctx.entry(Value::Str(Str::new(value)));
     entry.expire_at = expire_at;
     ctx.db().lock(key).insert(key, entry);
+    ctx.modified(key);
 }
 
 /// `SETNX key value`
@@ -245,6 +247,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
     } else {
         shard.insert(&argv[1], ctx.entry(Value::Str(Str::new(&argv[2]))));
+        ctx.modified(&argv[1]);
         ctx.out.int(1);
     }
     Ok(())
@@ -283,6 +286,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let old = shard.lookup(&argv[1], ctx.now);
     reply_value(ctx, old)?;
     shard.insert(&argv[1], ctx.entry(Value::Str(Str::new(&argv[2]))));
+    ctx.modified(&argv[1]);
     Ok(())
 }
 
@@ -294,6 +298,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     reply_value(ctx, entry)?;
     if found {
         shard.remove(&argv[1]);
+        ctx.modified(&argv[1]);
     }
     Ok(())
 }
@@ -309,18 +314,19 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     as_str(entry)?;
     let at = expire_at(ctx, argv, o.expiry, "getex")?;
+    let had_ttl = entry.expire_at != 0;
     reply_value(ctx, Some(entry))?;
-    match (o.expiry, at) {
+    let changed = match (o.expiry, at) {
         (Expiry::At { absolute: true, .. }, Some(at)) if at <= ctx.now => {
             shard.remove(key);
+            true
         }
-        (_, Some(at)) => {
-            shard.set_expire(key, at);
-        }
-        (Expiry::Persist, _) => {
-            shard.set_expire(key, 0);
-        }
-        _ => {}
+        (_, Some(at)) => shard.set_expire(key, at),
+        (Expiry::Persist, _) => had_ttl && shard.set_expire(key, 0),
+        _ => false,
+    };
+    if changed {
+        ctx.modified(key);
     }
     Ok(())
 }
@@ -364,10 +370,14 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    for p in pairs {
+    for p in pairs.clone() {
         locked
             .shard(db, &p[0])
             .insert(&p[0], ctx.entry(Value::Str(Str::new(&p[1]))));
+    }
+    drop(locked);
+    for p in pairs {
+        ctx.modified(&p[0]);
     }
     if nx {
         ctx.out.int(1);
@@ -388,7 +398,7 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// Adds `by` to the integer at `key` (0 if absent), keeping its TTL.
-fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
+fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> CmdResult {
     let mut shard = ctx.db().lock(key);
     let (current, expire_at) = match shard.lookup(key, ctx.now) {
         None => (0, 0),
@@ -406,6 +416,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     let mut entry = ctx.entry(Value::Str(Str::Int(next)));
     entry.expire_at = expire_at;
     shard.insert(key, entry);
+    ctx.modified(key);
     ctx.out.int(next);
     Ok(())
 }
@@ -460,6 +471,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut entry = ctx.entry(Value::Str(Str::plain(text.as_bytes())));
     entry.expire_at = expire_at;
     shard.insert(key, entry);
+    ctx.modified(key);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }
@@ -489,6 +501,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ctx.out.int(bytes.len() as i64);
         }
     }
+    ctx.modified(key);
     Ok(())
 }
 
@@ -572,6 +585,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ctx.out.int(bytes.len() as i64);
         }
     }
+    ctx.modified(key);
     Ok(())
 }
 

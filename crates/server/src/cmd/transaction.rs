@@ -6,9 +6,10 @@
 //! node's EXEC gate — every other command holds the shared side while it
 //! runs — so no other client sees a transaction half done.
 //!
-//! WATCH registers keys in [`Watches`]; after every successful write
-//! command the dispatcher touches its keys (only while some client
-//! watches anything), FLUSHDB/FLUSHALL touch whole databases, and EXEC also
+//! WATCH registers keys in [`Watches`]; a write command touches each key
+//! it really changed (`Ctx::modified`, Redis's `signalModifiedKey`; a
+//! no-op such as DEL of a missing key touches nothing), FLUSHDB/FLUSHALL
+//! touch the watched keys they delete, and EXEC also
 //! treats a watched key whose TTL ran out since WATCH as changed (Redis 7.0
 //! does too, by its expired-key check and by touching keys it reclaims).
 //! A touched watch turns EXEC's reply into a null array.
@@ -135,17 +136,25 @@ impl Watches {
         }
     }
 
-    /// Marks every watcher of keys in `db` (all databases if `None`) dirty.
-    pub fn touch_db(&self, db: Option<usize>) {
+    /// Before `db` (every database if `None`) is emptied: marks dirty the
+    /// watchers of its keys that `exists` finds there. As Redis 7.0, a
+    /// watched key that was absent anyway is not changed by a flush.
+    pub fn touch_db(&self, db: Option<usize>, exists: impl Fn(usize, &[u8]) -> bool) {
         if !self.active() {
             return;
         }
-        let map = self.map.lock();
-        for ((d, _), flags) in map.iter() {
-            if db.is_none_or(|db| db == *d) {
-                for f in flags.iter().filter_map(Weak::upgrade) {
-                    f.store(true, Ordering::Release);
-                }
+        // Copied out so no shard lock is taken under the map's lock (writers
+        // take the map's lock under their shard lock).
+        let keys: Vec<WatchKey> = self
+            .map
+            .lock()
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|db| db == *d))
+            .cloned()
+            .collect();
+        for (d, key) in keys {
+            if exists(d, &key) {
+                self.touch(d, &key);
             }
         }
     }

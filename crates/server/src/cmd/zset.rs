@@ -347,18 +347,29 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], incr: bool) -> CmdResult {
         Value::ZSet(ZSet::for_first(&pairs[1], limits))
     }))?;
     let mut changed = 0i64;
+    // Added or updated, whatever CH says: what Redis signals watchers for.
+    let mut modified = false;
     let mut last = AddResult::Skipped;
     for (pair, &score) in pairs.chunks_exact(2).zip(&scores) {
         match z.add(&pair[1], score, flags, limits) {
             Ok(result) => {
                 changed += i64::from(result.changed(ch));
+                modified |= result.changed(true);
                 last = result;
             }
             Err(e) => {
                 drop_if_empty(&mut shard, key, ctx.now);
+                drop(shard);
+                if modified {
+                    ctx.modified(key);
+                }
                 return Err(zerr(e));
             }
         }
+    }
+    drop(shard);
+    if modified {
+        ctx.modified(key);
     }
     if flags.incr {
         match last.new_score() {
@@ -568,16 +579,21 @@ fn zrange_generic(
         }
     };
     let shard = locked.shard(db, dst);
-    match stored {
+    let modified = match stored {
         Some(z) if !z.is_empty() => {
             let n = z.len();
             shard.insert(dst, ctx.entry(Value::ZSet(z)));
             ctx.out.int(n as i64);
+            true
         }
         _ => {
-            shard.remove(dst);
             ctx.out.int(0);
+            shard.remove(dst).is_some()
         }
+    };
+    drop(locked);
+    if modified {
+        ctx.modified(dst);
     }
     Ok(())
 }
@@ -630,12 +646,16 @@ fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let z = typed::zset(e)?;
     let removed = argv[2..].iter().filter(|m| z.remove(m)).count();
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if removed > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
 
 /// ZREMRANGEBY*: the range is parsed (and refused) before the key is read.
-fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], range: RangeSpec<'_>) -> CmdResult {
+fn zremrange(ctx: &mut Ctx<'_>, key: &Bytes, range: RangeSpec<'_>) -> CmdResult {
     let mut shard = ctx.db().lock(key);
     let Some(e) = shard.lookup(key, ctx.now) else {
         ctx.out.int(0);
@@ -648,6 +668,10 @@ fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], range: RangeSpec<'_>) -> CmdResult {
         RangeSpec::Lex(r) => z.remove_range_by_lex(&r),
     };
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if removed > 0 {
+        ctx.modified(key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -686,6 +710,10 @@ fn zpop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
     let z = typed::zset(e)?;
     let popped = pop(z, max, count.unwrap_or(1));
     drop_if_empty(&mut shard, key, ctx.now);
+    drop(shard);
+    if !popped.is_empty() {
+        ctx.modified(key);
+    }
     // Pairs nest only in RESP3 and only when a count was given.
     let nested = ctx.out.resp3 && count.is_some();
     reply_pop(ctx.out, None, &popped, nested);
@@ -725,6 +753,8 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         };
         let popped = pop(typed::zset(e)?, max, count);
         drop_if_empty(shard, key, ctx.now);
+        drop(locked);
+        ctx.modified(key);
         reply_pop(ctx.out, Some(key), &popped, true);
         return Ok(());
     }
@@ -1024,7 +1054,11 @@ fn zsetop(
     };
     let shard = locked.shard(db, dst);
     if result.is_empty() {
-        shard.remove(dst);
+        let existed = shard.remove(dst).is_some();
+        drop(locked);
+        if existed {
+            ctx.modified(dst);
+        }
         ctx.out.int(0);
         return Ok(());
     }
@@ -1038,6 +1072,8 @@ fn zsetop(
     z.convert_to_listpack_if_needed(limits);
     let n = z.len();
     shard.insert(dst, ctx.entry(Value::ZSet(z)));
+    drop(locked);
+    ctx.modified(dst);
     ctx.out.int(n as i64);
     Ok(())
 }
