@@ -56,6 +56,7 @@ macro_rules! say {
 }
 
 mod compare;
+mod crosscheck;
 mod gen;
 mod resp;
 mod rng;
@@ -76,7 +77,7 @@ usage: shoal-difftest (--shoal-bin PATH | --shoal-addr HOST:PORT)
                       [--seed N|random] [--sequences N] [--first N]
                       [--commands a,b,@group]... [--skip x,y]... [--only-strings-and-keys]
                       [--max-len N] [--max-diffs N] [--timeout-ms N] [--keep-going] [--trace]
-                      [--shoal-arg ARG]... [--redis-arg ARG]... [--list]
+                      [--shoal-arg ARG]... [--redis-arg ARG]... [--list] [--dump-crosscheck]
 
 Runs random command sequences against shoal and redis-server and reports
 every reply that differs byte for byte (after the few normalisations for
@@ -99,6 +100,9 @@ on free loopback ports and killed at the end; --*-addr uses running servers
   --trace                print every step and redis's reply (for inspecting the generator)
   --shoal-arg/--redis-arg ARG  extra argument for a started server (repeatable)
   --list                 print the command catalogue and exit
+  --dump-crosscheck      instead of sequences: build every type in each of its encodings
+                         on both servers, RESTORE each server's DUMP on the other, and
+                         check that the copies read back the same
 ";
 
 /// Parsed command line.
@@ -118,6 +122,8 @@ struct Options {
     timeout: Duration,
     keep_going: bool,
     trace: bool,
+    /// Run the DUMP/RESTORE cross-check instead of sequences.
+    dump_crosscheck: bool,
     /// The command line minus seed/first/sequences, for reproduce hints.
     replay_args: Vec<String>,
 }
@@ -154,6 +160,7 @@ fn parse_args(argv: &[String]) -> Result<Parsed, String> {
         timeout: Duration::from_millis(5000),
         keep_going: false,
         trace: false,
+        dump_crosscheck: false,
         replay_args: Vec::new(),
     };
     let list = |s: &str| -> Vec<String> {
@@ -175,7 +182,13 @@ fn parse_args(argv: &[String]) -> Result<Parsed, String> {
         };
         let takes_value = !matches!(
             flag.as_str(),
-            "--help" | "-h" | "--list" | "--keep-going" | "--trace" | "--only-strings-and-keys"
+            "--help"
+                | "-h"
+                | "--list"
+                | "--keep-going"
+                | "--trace"
+                | "--only-strings-and-keys"
+                | "--dump-crosscheck"
         );
         let value = if !takes_value {
             String::new()
@@ -225,6 +238,7 @@ fn parse_args(argv: &[String]) -> Result<Parsed, String> {
             "--timeout-ms" => opts.timeout = Duration::from_millis(number(&flag, &value)?.max(1)),
             "--keep-going" => opts.keep_going = true,
             "--trace" => opts.trace = true,
+            "--dump-crosscheck" => opts.dump_crosscheck = true,
             _ => return Err(format!("unknown option '{flag}'")),
         }
     }
@@ -378,6 +392,13 @@ fn run(opts: &Options) -> Result<u64, String> {
         commands: 0,
         by_command: BTreeMap::new(),
     };
+    if opts.dump_crosscheck {
+        let (passed, failed) = runner.crosscheck();
+        say!("dump crosscheck: {passed} passed, {failed} failed");
+        drop(runner);
+        drop(scratch);
+        return Ok(failed);
+    }
     let started = Instant::now();
     let mut fatal = None;
     for index in opts.first..opts.first.saturating_add(opts.sequences) {
