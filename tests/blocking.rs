@@ -102,3 +102,30 @@ fn client_unblock_ends_a_wait() {
     );
     assert_eq!(node.raw().call(&format!("CLIENT UNBLOCK {id}")), ":0\r\n");
 }
+
+/// Redis checks BLMOVE's destination type only once the source has an
+/// element: an empty source blocks whatever the destination holds, and the
+/// waiter served later gets WRONGTYPE while the element stays put.
+#[test]
+fn blmove_checks_the_destination_only_when_there_is_something_to_move() {
+    let node = Shoal::start(&[]);
+    let mut c = node.raw();
+    assert_eq!(c.call("HSET dst f v"), ":1\r\n");
+    assert_eq!(c.call("MULTI"), "+OK\r\n");
+    assert_eq!(c.call("BLMOVE src dst LEFT RIGHT 0"), "+QUEUED\r\n");
+    assert_eq!(c.call("EXEC"), "*1\r\n$-1\r\n");
+    c.send(&encode(&[
+        b"BLMOVE", b"src", b"dst", b"LEFT", b"RIGHT", b"0",
+    ]));
+    wait_until(Duration::from_secs(5), || blocked_clients(&node) == 1);
+    assert_eq!(node.raw().call("RPUSH src x"), ":1\r\n");
+    assert_eq!(
+        c.reply(),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(c.call("LRANGE src 0 -1"), "*1\r\n$1\r\nx\r\n");
+    assert_eq!(
+        c.call("BLMOVE src dst LEFT RIGHT 0"),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+}

@@ -29,7 +29,6 @@ use shoal_store::{Locked, Value};
 use tokio::sync::mpsc;
 
 use super::list::{parse_end, pop, push, End};
-use super::typed;
 use crate::command::{cmd, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
@@ -250,6 +249,16 @@ pub fn serve_ready(node: &Node, ready: &mut Vec<KeyId>) {
             if !w.claim() {
                 continue;
             }
+            if let Some(e) = wrong_destination(&mut locked, &w) {
+                // As Redis: this waiter gets the error and stops waiting;
+                // the element stays for the next one.
+                drop(locked);
+                node.blocking.unregister(&w);
+                let mut out = Reply::new();
+                out.error(&e.wire());
+                let _ = w.tx.send(Wake::Served(out.buf.to_vec()));
+                continue;
+            }
             let reply = perform(&mut locked, &w, &key.1, w.resp3);
             drop(locked);
             node.blocking.unregister(&w);
@@ -267,6 +276,19 @@ pub fn serve_ready(node: &Node, ready: &mut Vec<KeyId>) {
             let _ = w.tx.send(Wake::Served(reply));
         }
     }
+}
+
+/// For a move, the error if its destination holds something other than a
+/// list (Redis checks the destination only once the source has an element).
+fn wrong_destination(locked: &mut Locked<'_>, w: &Waiter) -> Option<CmdError> {
+    let Op::Move { dst, .. } = &w.op else {
+        return None;
+    };
+    let value = &locked
+        .shard(w.db, dst)
+        .lookup(dst, shoal_store::now_ms())?
+        .value;
+    w.op.check_type(value).err()
 }
 
 /// Pops for a waiter (or a client that did not need to wait) from a list
@@ -369,14 +391,6 @@ fn block_or_serve(
         all.push((db, &dst[..]));
     }
     let mut locked = ctx.node.store.lock(all);
-    if let Op::Move { dst, .. } = &op {
-        // The one source, then the destination.
-        for key in keys.iter().chain([dst]) {
-            if let Some(e) = locked.shard(db, key).lookup(key, ctx.now) {
-                typed::list(e)?;
-            }
-        }
-    }
     let (tx, rx) = mpsc::unbounded_channel();
     let waiter = Arc::new(Waiter {
         client_id: ctx.conn.handle.id,
@@ -398,6 +412,9 @@ fn block_or_serve(
             }
         };
         if ready {
+            if let Some(e) = wrong_destination(&mut locked, &waiter) {
+                return Err(e);
+            }
             let reply = perform(&mut locked, &waiter, key, ctx.out.resp3);
             drop(locked);
             ctx.out.raw(&reply);

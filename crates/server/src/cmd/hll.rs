@@ -65,6 +65,15 @@ fn hll_value(e: &mut shoal_store::Entry) -> Result<&mut Vec<u8>, CmdError> {
     Ok(s.make_raw())
 }
 
+/// A copy of a key's HyperLogLog for reading several keys, checked as
+/// Redis checks each key in turn (type, header, then its registers while
+/// merging), so the first bad key in argument order decides the error.
+fn hll_copy(e: &mut shoal_store::Entry) -> Result<Vec<u8>, CmdError> {
+    let bytes = as_str(e)?.to_vec();
+    hll::count_union(&[&bytes]).map_err(hll_error)?;
+    Ok(bytes)
+}
+
 fn sparse_max(ctx: &Ctx<'_>) -> usize {
     ctx.node.config.read().hll_sparse_max_bytes as usize
 }
@@ -116,7 +125,7 @@ fn pfcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut values = Vec::new();
     for key in &argv[1..] {
         if let Some(e) = locked.shard(db, key).lookup_read(key, ctx.now) {
-            values.push(as_str(e)?.to_vec());
+            values.push(hll_copy(e)?);
         }
     }
     let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
@@ -130,17 +139,18 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let sparse_max = sparse_max(ctx);
     let db = ctx.conn.db;
     let mut locked = ctx.node.store.lock(argv[1..].iter().map(|k| (db, &k[..])));
+    // Redis checks the destination first, then each source in order.
+    let dest_key = &argv[1];
+    let mut dest = match locked.shard(db, dest_key).lookup(dest_key, ctx.now) {
+        Some(e) => hll_copy(e)?,
+        None => hll::new_sparse(),
+    };
     let mut sources = Vec::new();
     for key in &argv[2..] {
         if let Some(e) = locked.shard(db, key).lookup(key, ctx.now) {
-            sources.push(as_str(e)?.to_vec());
+            sources.push(hll_copy(e)?);
         }
     }
-    let dest_key = &argv[1];
-    let mut dest = match locked.shard(db, dest_key).lookup(dest_key, ctx.now) {
-        Some(e) => as_str(e)?.to_vec(),
-        None => hll::new_sparse(),
-    };
     let refs: Vec<&[u8]> = sources.iter().map(Vec::as_slice).collect();
     hll::merge_into(&mut dest, &refs, sparse_max).map_err(hll_error)?;
     let shard = locked.shard(db, dest_key);
