@@ -12,6 +12,7 @@
 //! | [`lfu`]      | Redis's logarithmic LFU counter                             |
 //! | [`hll`]      | HyperLogLog strings, byte-compatible with Redis 7.0 (PFADD/PFCOUNT/PFMERGE) |
 //! | [`packed`]   | [`Packed`]: short strings in one buffer (small collections)  |
+//! | [`intset`]   | [`IntSet`]: sorted integers at 2, 4 or 8 bytes each (Redis's intset) |
 //! | [`rdb`]      | `DUMP`/`RESTORE` payloads, byte-exact with Redis 7.0         |
 //! | [`hash`], [`set`], [`list`] | the collection values and their encodings      |
 //! | [`alloc`]    | the counting allocator behind `used_memory`                 |
@@ -21,6 +22,7 @@ pub mod alloc;
 pub mod dict;
 pub mod hash;
 pub mod hll;
+pub mod intset;
 pub mod keyspace;
 pub mod lfu;
 pub mod list;
@@ -32,6 +34,7 @@ pub mod zset;
 
 pub use dict::Dict;
 pub use hash::{Hash, HashLimits};
+pub use intset::IntSet;
 pub use keyspace::{now_ms, Db, Entry, Locked, Rng, Shard, Store};
 pub use list::List;
 pub use packed::Packed;

@@ -99,13 +99,18 @@ impl Packed {
     }
 
     pub fn push(&mut self, item: &[u8]) {
+        // Exact growth, as a listpack's realloc: a small collection keeps
+        // no slack (a doubling Vec would leave up to half its buffer unused).
+        self.buf.reserve_exact(varint_len(item.len()) + item.len());
         put_varint(&mut self.buf, item.len());
         self.buf.extend_from_slice(item);
         self.len += 1;
     }
 
     pub fn push_front(&mut self, item: &[u8]) {
-        self.buf.splice(0..0, encode(item));
+        let entry = encode(item);
+        self.buf.reserve_exact(entry.len());
+        self.buf.splice(0..0, entry);
         self.len += 1;
     }
 
@@ -120,12 +125,15 @@ impl Packed {
 
     /// Replaces the entry at `span` with `item`.
     pub fn replace(&mut self, span: (usize, usize), item: &[u8]) {
+        let entry = encode(item);
+        self.buf
+            .reserve_exact(entry.len().saturating_sub(span.1 - span.0));
         self.buf.splice(
             Range {
                 start: span.0,
                 end: span.1,
             },
-            encode(item),
+            entry,
         );
     }
 

@@ -8,14 +8,15 @@
 use shoal_proto::number::string2ll;
 
 use crate::dict::Dict;
+use crate::intset::IntSet;
 use crate::packed::Packed;
 
 /// Members a non-integer set keeps in one buffer before it needs a table.
 pub const SMALL_MAX: usize = 128;
 
 pub enum Set {
-    /// Sorted, as Redis's intset.
-    Intset(Vec<i64>),
+    /// Sorted and packed, as Redis's intset.
+    Intset(IntSet),
     Small(Packed),
     Table(Dict<()>),
 }
@@ -52,7 +53,7 @@ impl Set {
     /// An empty set of the encoding Redis would create for its first member.
     pub fn for_first(member: &[u8]) -> Set {
         if string2ll(member).is_some() {
-            Set::Intset(Vec::new())
+            Set::Intset(IntSet::default())
         } else {
             Set::Small(Packed::new())
         }
@@ -72,7 +73,7 @@ impl Set {
 
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            Set::Intset(v) => string2ll(member).is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Intset(v) => string2ll(member).is_some_and(|n| v.contains(n)),
             Set::Small(p) => p.find(member).is_some(),
             Set::Table(d) => d.get(member).is_some(),
         }
@@ -84,10 +85,9 @@ impl Set {
         if let Set::Intset(v) = self {
             match string2ll(member) {
                 Some(n) => {
-                    let Err(at) = v.binary_search(&n) else {
+                    if !v.insert(n) {
                         return false;
-                    };
-                    v.insert(at, n);
+                    }
                     if v.len() > max_intset {
                         self.convert_to_hashtable();
                     }
@@ -114,13 +114,7 @@ impl Set {
 
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
-            Set::Intset(v) => match string2ll(member).map(|n| v.binary_search(&n)) {
-                Some(Ok(at)) => {
-                    v.remove(at);
-                    true
-                }
-                _ => false,
-            },
+            Set::Intset(v) => string2ll(member).is_some_and(|n| v.remove(n)),
             Set::Small(p) => match p.find(member).map(|s| s.span) {
                 Some(span) => {
                     p.remove_span(span, 1);
@@ -148,7 +142,7 @@ impl Set {
         }
         let i = (rand() % self.len() as u64) as usize;
         match self {
-            Set::Intset(v) => Some(v[i].to_string().into_bytes()),
+            Set::Intset(v) => Some(v.get(i).to_string().into_bytes()),
             Set::Small(p) => p.iter().nth(i).map(|s| s.data.to_vec()),
             Set::Table(d) => d.random(rand).map(|(k, ())| k.to_vec()),
         }
@@ -187,7 +181,7 @@ impl Set {
 
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Set::Intset(v) => v.capacity() * 8,
+            Set::Intset(v) => v.heap_bytes(),
             Set::Small(p) => p.heap_bytes(),
             Set::Table(d) => d.table_bytes() + d.iter().map(|(k, ())| 40 + k.len()).sum::<usize>(),
         }

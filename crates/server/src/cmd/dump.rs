@@ -100,7 +100,9 @@ fn from_rdb(rdb: RdbValue, ctx: &Ctx<'_>) -> Result<Value, CmdError> {
             let max_intset = ctx.node.hot.max_intset();
             let mut s = members
                 .first()
-                .map_or(Set::Intset(Vec::new()), |m| Set::for_first(m));
+                .map_or(Set::Intset(shoal_store::IntSet::default()), |m| {
+                    Set::for_first(m)
+                });
             if members.len() > max_intset {
                 s = Set::for_first(b"not an integer");
             }

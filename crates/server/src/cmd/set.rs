@@ -346,7 +346,7 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Algebra) -> CmdResult {
     if !result.is_empty() {
         let max_intset = ctx.node.hot.max_intset();
         // Redis builds the destination as an intset and converts as it adds.
-        let mut set = Set::Intset(Vec::new());
+        let mut set = Set::Intset(shoal_store::IntSet::default());
         for m in &result {
             set.insert(m, max_intset);
         }
