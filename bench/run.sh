@@ -9,139 +9,50 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPT=bench/run.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # The command line as given, with the knobs that were set explicitly.
-KNOBS=(SHOAL_BIN SHOAL_PORT REDIS_PORT N_P1 N_P16 REPEAT RESULTS_FILE)
-COMMAND_LINE=""
-for knob in "${KNOBS[@]}"; do
-    if [[ -n "${!knob:-}" ]]; then COMMAND_LINE+="$knob=${!knob} "; fi
-done
-COMMAND_LINE+="bench/run.sh${*:+ $*}"
+COMMAND_LINE=$(command_line "$SCRIPT${*:+ $*}" SHOAL_BIN SHOAL_PORT REDIS_PORT N_P1 N_P16 REPEAT RESULTS_FILE)
+# RESULTS_FILE (default bench/RESULTS.md), OUT_DIR=bench/out (raw CSV and
+# server logs; git-ignored), LOAD_TIMEOUT, READY_TIMEOUT_S, section marks
+shared_settings
 
 SHOAL_PORT=${SHOAL_PORT:-17379}
 REDIS_PORT=${REDIS_PORT:-17380}
 N_P1=${N_P1:-500000}       # ~10 s per test for redis-server on 2 shared cores
 N_P16=${N_P16:-5000000}    # likewise at pipeline depth 16
 REPEAT=${REPEAT:-1}
-RESULTS_FILE=${RESULTS_FILE:-$ROOT/bench/RESULTS.md}
-OUT_DIR=$ROOT/bench/out    # raw CSV and server logs; git-ignored
 MEM_KEYS=1000000
 BENCH_TIMEOUT=300
-READY_TIMEOUT_S=10
-BEGIN_MARK='<!-- bench/run.sh begin -->'
-END_MARK='<!-- bench/run.sh end -->'
+STOP_TIMEOUT_S=5
 
-die() { echo "bench/run.sh: $*" >&2; exit 1; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-
-for knob in SHOAL_PORT REDIS_PORT N_P1 N_P16 REPEAT; do
-    [[ "${!knob}" =~ ^[1-9][0-9]*$ ]] || die "$knob must be a positive integer, got '${!knob}'"
-done
+require_positive SHOAL_PORT REDIS_PORT N_P1 N_P16 REPEAT
 (( REPEAT <= 50 )) || die "REPEAT must be at most 50"
-[[ $SHOAL_PORT != "$REDIS_PORT" ]] || die "SHOAL_PORT and REDIS_PORT must differ"
-
-START_EPOCH=$(date +%s)
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+require_distinct_ports
+note_start
 
 # --- tools -----------------------------------------------------------------
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null \
-        || ! command -v redis-cli >/dev/null; then
-    log "installing redis-server and redis-tools"
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools
-fi
-command -v python3 >/dev/null || die "python3 is needed to generate the key load"
-
-SUBSTITUTE=""
-if [[ -z "${SHOAL_BIN:-}" ]]; then
-    log "building shoal (cargo build --release --bin shoal)"
-    (cd "$ROOT" && cargo build --release --bin shoal)
-    SHOAL_BIN=$ROOT/target/release/shoal
-else
-    SUBSTITUTE=yes
-fi
-SHOAL_BIN=$(command -v "$SHOAL_BIN") || die "SHOAL_BIN not found: ${SHOAL_BIN}"
+need_tools redis-server redis-benchmark redis-cli
+find_shoal always   # cargo build unless SHOAL_BIN is set
 
 # --- servers ---------------------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench.XXXXXX")
-RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)
-RAW=$OUT_DIR/$RUN_ID
-mkdir -p "$RAW"
-SHOAL_PID=""
-REDIS_PID=""
-
-cleanup() {
-    local pid
-    for pid in $SHOAL_PID $REDIS_PID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in $SHOAL_PID $REDIS_PID; do
-        local i
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# Same flags for both: shoal takes redis-server's `--name value` directives.
-SERVER_FLAGS=(--bind 127.0.0.1 --save "" --appendonly no)
-
-start_servers() {
-    port_in_use "$SHOAL_PORT" && die "port $SHOAL_PORT is in use (set SHOAL_PORT)"
-    port_in_use "$REDIS_PORT" && die "port $REDIS_PORT is in use (set REDIS_PORT)"
-    mkdir -p "$WORK/shoal" "$WORK/redis"
-    (cd "$WORK/shoal" && exec "$SHOAL_BIN" --port "$SHOAL_PORT" "${SERVER_FLAGS[@]}") \
-        >"$RAW/shoal.log" 2>&1 &
-    SHOAL_PID=$!
-    (cd "$WORK/redis" && exec redis-server --port "$REDIS_PORT" "${SERVER_FLAGS[@]}") \
-        >"$RAW/redis.log" 2>&1 &
-    REDIS_PID=$!
-    wait_ready shoal "$SHOAL_PORT" "$SHOAL_PID"
-    wait_ready redis "$REDIS_PORT" "$REDIS_PID"
-}
-
-wait_ready() {
-    local name=$1 port=$2 pid=$3 i
-    for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$RAW/$name.log" >&2; die "$name exited at start"; }
-        if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then return 0; fi
-        sleep 0.1
-    done
-    tail -n 20 "$RAW/$name.log" >&2
-    die "$name did not answer PING on port $port within ${READY_TIMEOUT_S}s"
-}
-
-cli() { local port=$1; shift; timeout 60 redis-cli -p "$port" "$@"; }
+make_workspace shoal-bench ""   # stops the servers on exit
 
 # --- memory ----------------------------------------------------------------
-info_field() { cli "$1" info memory | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'; }
-rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
-
 # measure_memory NAME PORT PID: prints "used_memory_per_key rss_per_key".
 measure_memory() {
-    local name=$1 port=$2 pid=$3 um0 rss0 um1 rss1 out dbsize
+    local name=$1 port=$2 pid=$3 um0 rss0 um1 rss1
     cli "$port" flushall >/dev/null
     um0=$(info_field "$port" used_memory)
     rss0=$(rss_bytes "$pid")
-    out=$(timeout "$BENCH_TIMEOUT" redis-cli -p "$port" --pipe <"$WORK/keys.resp" 2>&1) || true
-    echo "$out" >"$RAW/$name-load.txt"
-    grep -q "errors: 0, replies: $MEM_KEYS" <<<"$out" || die "$name: key load failed: $out"
-    dbsize=$(cli "$port" dbsize)
-    [[ $dbsize == "$MEM_KEYS" ]] || die "$name: DBSIZE is $dbsize after loading $MEM_KEYS keys"
+    pipe_load "$name" "$port" "$WORK/keys.resp" "$MEM_KEYS" "$RAW/$name-load.txt" key keys
     um1=$(info_field "$port" used_memory)
     rss1=$(rss_bytes "$pid")
-    [[ -n $um0 && -n $um1 ]] || die "$name: INFO memory has no used_memory"
+    check_figures "$name" "$pid" "$um0" "$um1" "$rss0" "$rss1"
     echo "$name used_memory $um0 -> $um1, VmRSS $rss0 -> $rss1" >>"$RAW/memory.txt"
-    awk -v a="$um0" -v b="$um1" -v c="$rss0" -v d="$rss1" -v n="$MEM_KEYS" \
-        'BEGIN { printf "%.1f %.1f\n", (b - a) / n, (d - c) / n }'
+    per_key "$MEM_KEYS" "$um0" "$um1" "$rss0" "$rss1"
 }
 
 # --- throughput ------------------------------------------------------------
@@ -178,13 +89,11 @@ median() {
                  if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
-
 # --- run -------------------------------------------------------------------
 log "generating $MEM_KEYS SET commands"
-python3 "$ROOT/bench/gen_set_resp.py" "$MEM_KEYS" >"$WORK/keys.resp"
+python3 "$ROOT/bench/gen_types_resp.py" string "$MEM_KEYS" >"$WORK/keys.resp"
 
-start_servers
+start_servers ""   # logs: $RAW/shoal.log, $RAW/redis.log
 declare -A PORT=([shoal]=$SHOAL_PORT [redis]=$REDIS_PORT)
 log "shoal ($SHOAL_BIN) on $SHOAL_PORT pid $SHOAL_PID, redis-server on $REDIS_PORT pid $REDIS_PID"
 
@@ -214,18 +123,7 @@ done
 cp "$RECORDS" "$RAW/records.tsv"
 
 # --- report ----------------------------------------------------------------
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*malloc=\([^ ]*\).*/\1 (malloc \2)/p')
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':(exclude)bench' 2>/dev/null) ]]; then
-    COMMIT+=" with uncommitted changes"
-fi
-if [[ -n $SUBSTITUTE ]]; then
-    SHOAL_DESC="\`$SHOAL_BIN\` from SHOAL_BIN, not built by this run (repo at $COMMIT)"
-else
-    SHOAL_DESC="commit $COMMIT, \`target/release/shoal\`"
-fi
-ELAPSED=$(( $(date +%s) - START_EPOCH ))
+report_facts
 
 SECTION=$WORK/section.md
 {
@@ -236,11 +134,7 @@ SECTION=$WORK/section.md
     echo "The machine has 2 shared cores, and redis-benchmark runs on the same"
     echo "cores as the server it drives: the ratios matter, the absolute numbers do not."
     echo
-    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC') (took ${ELAPSED}s)"
-    echo "- Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}; load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
-    echo "- redis-server: ${REDIS_VERSION:-unknown}"
-    echo "- shoal: $SHOAL_DESC"
-    echo "- Command: \`$COMMAND_LINE\`"
+    fact_lines
     echo "- Both servers: \`--port P --bind 127.0.0.1 --save \"\" --appendonly no\`."
     echo "- Each test: \`redis-benchmark -t set|get -d 64 -r 1000000 -c 50 -n N -P P --csv\`"
     echo "  with N = $N_P1 at P 1 and N = $N_P16 at P 16; FLUSHALL before each SET run,"
@@ -274,19 +168,5 @@ SECTION=$WORK/section.md
     echo "$END_MARK"
 } >"$SECTION"
 
-# Replace only this script's section; keep whatever else the file holds.
-if [[ -f $RESULTS_FILE ]] && grep -qxF "$BEGIN_MARK" "$RESULTS_FILE"; then
-    grep -qxF "$END_MARK" "$RESULTS_FILE" || die "$RESULTS_FILE has '$BEGIN_MARK' but no '$END_MARK'"
-    awk -v sec="$SECTION" -v b="$BEGIN_MARK" -v e="$END_MARK" '
-        $0 == b { while ((getline line < sec) > 0) print line; skip = 1; next }
-        $0 == e { skip = 0; next }
-        !skip { print }' "$RESULTS_FILE" >"$WORK/results.new"
-    cat "$WORK/results.new" >"$RESULTS_FILE"
-elif [[ -f $RESULTS_FILE ]]; then
-    { echo; cat "$SECTION"; } >>"$RESULTS_FILE"
-else
-    { echo "# Benchmark results"; echo; cat "$SECTION"; } >"$RESULTS_FILE"
-fi
-
-sed -n '/^### /,$p' "$SECTION" | grep -vxF "$END_MARK"
-log "wrote $RESULTS_FILE (raw output in ${RAW#"$ROOT"/})"
+# Replace only this script's section of RESULTS_FILE; print the tables.
+publish_section "$SECTION" '^### '

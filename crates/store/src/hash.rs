@@ -25,7 +25,8 @@ impl Default for HashLimits {
 
 pub enum Hash {
     Packed(Packed),
-    Table(Dict<Box<[u8]>>),
+    /// Boxed, so a hash is two words and sits inline in a `Value`.
+    Table(Box<Dict<Box<[u8]>>>),
 }
 
 impl Clone for Hash {
@@ -37,7 +38,7 @@ impl Clone for Hash {
                 for (k, v) in d.iter() {
                     copy.insert(k, v.clone());
                 }
-                Hash::Table(copy)
+                Hash::Table(Box::new(copy))
             }
         }
     }
@@ -118,7 +119,7 @@ impl Hash {
         match self {
             Hash::Packed(p) => match p.find_pair(field).map(|(f, v)| (f.span.0, v.span.1)) {
                 Some(span) => {
-                    p.remove_span(span, 2);
+                    p.remove_span(span);
                     true
                 }
                 None => false,
@@ -196,7 +197,7 @@ impl Hash {
             for (k, v) in p.pairs() {
                 d.insert(k, v.into());
             }
-            *self = Hash::Table(d);
+            *self = Hash::Table(Box::new(d));
         }
     }
 }

@@ -1,22 +1,12 @@
 //! [`IntSet`]: sorted distinct integers packed at the narrowest width that
 //! holds them all (2, 4 or 8 bytes each, little endian), as Redis's intset.
-//! The buffer is kept at exactly its length: a small set of small integers
-//! costs 2 bytes a member.
+//! One exact-size allocation, its first byte the width: a small set of
+//! small integers costs 2 bytes a member plus one.
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct IntSet {
-    /// Bytes per value: 2, 4 or 8.
-    width: u8,
-    data: Vec<u8>,
-}
-
-impl Default for IntSet {
-    fn default() -> Self {
-        IntSet {
-            width: 2,
-            data: Vec::new(),
-        }
-    }
+    /// Empty, or the width (2, 4 or 8) followed by the values.
+    data: Box<[u8]>,
 }
 
 /// The narrowest width that holds `n`.
@@ -31,8 +21,17 @@ fn width_for(n: i64) -> u8 {
 }
 
 impl IntSet {
+    /// Bytes per value.
+    fn width(&self) -> u8 {
+        self.data.first().copied().unwrap_or(2)
+    }
+
+    fn values(&self) -> &[u8] {
+        self.data.get(1..).unwrap_or_default()
+    }
+
     pub fn len(&self) -> usize {
-        self.data.len() / usize::from(self.width)
+        self.values().len() / usize::from(self.width())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -41,8 +40,8 @@ impl IntSet {
 
     /// Value `i` (`i < len`).
     pub fn get(&self, i: usize) -> i64 {
-        let w = usize::from(self.width);
-        let bytes = &self.data[i * w..(i + 1) * w];
+        let w = usize::from(self.width());
+        let bytes = &self.values()[i * w..(i + 1) * w];
         // Sign-extend from the stored width.
         let mut buf = if bytes[w - 1] & 0x80 != 0 {
             [0xff; 8]
@@ -59,7 +58,7 @@ impl IntSet {
 
     /// `Ok(index)` if `n` is present, else `Err(index it would go at)`.
     pub fn search(&self, n: i64) -> Result<usize, usize> {
-        if width_for(n) > self.width {
+        if width_for(n) > self.width() {
             // Wider than every value: before them all if negative.
             return Err(if n < 0 { 0 } else { self.len() });
         }
@@ -84,14 +83,16 @@ impl IntSet {
         let Err(at) = self.search(n) else {
             return false;
         };
-        let need = width_for(n);
-        if need > self.width {
-            self.widen(need);
-        }
-        let w = usize::from(self.width);
-        self.data.reserve_exact(w);
-        let bytes = n.to_le_bytes();
-        self.data.splice(at * w..at * w, bytes[..w].iter().copied());
+        let width = width_for(n).max(self.width());
+        let w = usize::from(width);
+        // Rebuilt in one exact allocation, widened if `n` needs it.
+        let mut data = Vec::with_capacity(1 + (self.len() + 1) * w);
+        data.push(width);
+        let mut put = |v: i64| data.extend_from_slice(&v.to_le_bytes()[..w]);
+        (0..at).for_each(|i| put(self.get(i)));
+        put(n);
+        (at..self.len()).for_each(|i| put(self.get(i)));
+        self.data = data.into_boxed_slice();
         true
     }
 
@@ -100,25 +101,18 @@ impl IntSet {
         let Ok(at) = self.search(n) else {
             return false;
         };
-        let w = usize::from(self.width);
-        self.data.drain(at * w..(at + 1) * w);
-        self.data.shrink_to_fit();
+        let w = usize::from(self.width());
+        let mut data = std::mem::take(&mut self.data).into_vec();
+        data.drain(1 + at * w..1 + (at + 1) * w);
+        if data.len() > 1 {
+            self.data = data.into_boxed_slice();
+        }
         true
     }
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.data.capacity()
-    }
-
-    /// Re-packs every value at `width` (wider than now).
-    fn widen(&mut self, width: u8) {
-        let mut data = Vec::with_capacity(self.len() * usize::from(width) + usize::from(width));
-        for v in self.iter() {
-            data.extend_from_slice(&v.to_le_bytes()[..usize::from(width)]);
-        }
-        self.width = width;
-        self.data = data;
+        self.data.len()
     }
 }
 
@@ -133,21 +127,22 @@ mod tests {
             s.insert(n);
         }
         assert_eq!(s.iter().collect::<Vec<_>>(), [-32768, -3, 0, 5, 300, 32767]);
-        assert_eq!(s.heap_bytes(), 12, "six values of 2 bytes, no slack");
+        assert_eq!(s.heap_bytes(), 13, "the width, then six values of 2 bytes");
         assert!(s.insert(70_000));
         assert!(s.insert(-70_000));
-        assert_eq!(s.width, 4);
+        assert_eq!(s.width(), 4);
         assert_eq!(
             s.iter().collect::<Vec<_>>(),
             [-70_000, -32768, -3, 0, 5, 300, 32767, 70_000]
         );
         assert!(s.insert(i64::MIN) && s.insert(i64::MAX));
-        assert_eq!(s.width, 8);
+        assert_eq!(s.width(), 8);
         assert_eq!(s.get(0), i64::MIN);
         assert_eq!(s.get(s.len() - 1), i64::MAX);
         assert!(s.contains(-3) && !s.contains(4) && !s.contains(1 << 40));
         assert!(s.remove(-3) && !s.remove(-3));
         assert_eq!(s.len(), 9);
+        assert_eq!(s.heap_bytes(), 1 + 9 * 8);
         assert_eq!(s.search(6), Err(5));
         assert_eq!(s.search(i64::MIN + 1), Err(1));
     }
@@ -160,5 +155,7 @@ mod tests {
         assert_eq!(s.search(-(1 << 20)), Err(0));
         s.insert(-(1 << 40));
         assert_eq!(s.iter().collect::<Vec<_>>(), [-(1 << 40), 1]);
+        assert!(s.remove(1) && s.remove(-(1 << 40)));
+        assert!(s.is_empty() && s.heap_bytes() == 0);
     }
 }

@@ -9,10 +9,12 @@
 
 use std::ops::Range;
 
+/// Only a pointer and a length (no capacity, no count: counting is a scan
+/// like every lookup here), so it fits beside an enum tag inside a
+/// [`crate::Value`] without a box of its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Packed {
-    buf: Vec<u8>,
-    len: u32,
+    buf: Box<[u8]>,
 }
 
 /// One entry: its bytes and the span it occupies in the buffer.
@@ -68,17 +70,28 @@ impl Packed {
         Packed::default()
     }
 
+    /// Entries (a scan, as every lookup here).
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.buf.is_empty()
     }
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
+    }
+
+    /// Runs `f` on the buffer as a `Vec`, then keeps exactly its length
+    /// (the edits reserve exactly what they add, so no reallocation is
+    /// needed to drop spare capacity except after a removal).
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        let r = f(&mut v);
+        self.buf = v.into_boxed_slice();
+        r
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Slot<'_>> + '_ {
@@ -98,43 +111,45 @@ impl Packed {
         })
     }
 
+    /// Appends `item`. Growth is exact, as a listpack's realloc: a small
+    /// collection keeps no slack (a doubling Vec would leave up to half
+    /// its buffer unused).
     pub fn push(&mut self, item: &[u8]) {
-        // Exact growth, as a listpack's realloc: a small collection keeps
-        // no slack (a doubling Vec would leave up to half its buffer unused).
-        self.buf.reserve_exact(varint_len(item.len()) + item.len());
-        put_varint(&mut self.buf, item.len());
-        self.buf.extend_from_slice(item);
-        self.len += 1;
+        self.edit(|buf| {
+            buf.reserve_exact(varint_len(item.len()) + item.len());
+            put_varint(buf, item.len());
+            buf.extend_from_slice(item);
+        });
     }
 
     pub fn push_front(&mut self, item: &[u8]) {
         let entry = encode(item);
-        self.buf.reserve_exact(entry.len());
-        self.buf.splice(0..0, entry);
-        self.len += 1;
+        self.edit(|buf| {
+            buf.reserve_exact(entry.len());
+            buf.splice(0..0, entry);
+        });
     }
 
     /// Removes the entries covering `span` (one or more whole entries).
-    pub fn remove_span(&mut self, span: (usize, usize), entries: usize) {
-        self.buf.drain(span.0..span.1);
-        self.len -= entries as u32;
-        if self.buf.capacity() > 2 * self.buf.len() + 64 {
-            self.buf.shrink_to_fit();
-        }
+    pub fn remove_span(&mut self, span: (usize, usize)) {
+        self.edit(|buf| {
+            buf.drain(span.0..span.1);
+        });
     }
 
     /// Replaces the entry at `span` with `item`.
     pub fn replace(&mut self, span: (usize, usize), item: &[u8]) {
         let entry = encode(item);
-        self.buf
-            .reserve_exact(entry.len().saturating_sub(span.1 - span.0));
-        self.buf.splice(
-            Range {
-                start: span.0,
-                end: span.1,
-            },
-            entry,
-        );
+        self.edit(|buf| {
+            buf.reserve_exact(entry.len().saturating_sub(span.1 - span.0));
+            buf.splice(
+                Range {
+                    start: span.0,
+                    end: span.1,
+                },
+                entry,
+            );
+        });
     }
 
     /// The entry equal to `item`, if any.
@@ -183,7 +198,7 @@ mod tests {
         p.replace(span, b"replaced");
         assert!(p.find(b"replaced").is_some());
         let span = p.find(b"").expect("present").span;
-        p.remove_span(span, 1);
+        p.remove_span(span);
         assert_eq!(p.len(), 3);
         assert_eq!(
             p.iter().map(|s| s.data.len()).collect::<Vec<_>>(),

@@ -18,7 +18,8 @@ pub enum Set {
     /// Sorted and packed, as Redis's intset.
     Intset(IntSet),
     Small(Packed),
-    Table(Dict<()>),
+    /// Boxed, so a set is two words and sits inline in a `Value`.
+    Table(Box<Dict<()>>),
 }
 
 impl Clone for Set {
@@ -31,7 +32,7 @@ impl Clone for Set {
                 for (k, ()) in d.iter() {
                     copy.insert(k, ());
                 }
-                Set::Table(copy)
+                Set::Table(Box::new(copy))
             }
         }
     }
@@ -117,7 +118,7 @@ impl Set {
             Set::Intset(v) => string2ll(member).is_some_and(|n| v.remove(n)),
             Set::Small(p) => match p.find(member).map(|s| s.span) {
                 Some(span) => {
-                    p.remove_span(span, 1);
+                    p.remove_span(span);
                     true
                 }
                 None => false,
@@ -206,7 +207,7 @@ impl Set {
             for s in p.iter() {
                 d.insert(s.data, ());
             }
-            *self = Set::Table(d);
+            *self = Set::Table(Box::new(d));
         }
     }
 }

@@ -22,8 +22,8 @@ pub const EMBSTR_MAX: usize = 44;
 pub enum Value {
     Str(Str),
     List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
+    Hash(Hash),
+    Set(Set),
     ZSet(ZSet),
 }
 
@@ -168,9 +168,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sorted_set_does_not_grow_value() {
+    fn collections_do_not_grow_value() {
+        // Small hashes, sets and sorted sets live inline in the key's entry:
+        // one allocation for their elements, none for the collection.
         assert_eq!(std::mem::size_of::<ZSet>(), 16);
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        assert_eq!(std::mem::size_of::<Set>(), 24);
         assert_eq!(std::mem::size_of::<Value>(), std::mem::size_of::<Str>());
+        assert_eq!(std::mem::size_of::<Value>(), 32);
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn from_rdb(rdb: RdbValue, ctx: &Ctx<'_>) -> Result<Value, CmdError> {
             for (f, v) in &pairs {
                 h.insert(f, v, limits);
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(h)
         }
         RdbValue::Set(members) => {
             let max_intset = ctx.node.hot.max_intset();
@@ -109,7 +109,7 @@ fn from_rdb(rdb: RdbValue, ctx: &Ctx<'_>) -> Result<Value, CmdError> {
             for m in &members {
                 s.insert(m, max_intset);
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         RdbValue::ZSet(pairs) => {
             // Redis's loader: a skiplist, shrunk to a listpack if it fits.

@@ -75,7 +75,7 @@ fn hset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], name: &str) -> Result<i64, Cm
     let limits = ctx.node.hot.hash_limits();
     let key = &argv[1];
     let mut shard = ctx.db().lock(key);
-    let e = entry_or_insert(ctx, &mut shard, key, || Value::Hash(Box::default()));
+    let e = entry_or_insert(ctx, &mut shard, key, || Value::Hash(Hash::default()));
     let h = typed::hash(e)?;
     let items: Vec<&[u8]> = argv[2..].iter().map(|a| &a[..]).collect();
     h.prepare_for(&items, limits);
@@ -114,7 +114,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
     }
     let h = typed::hash(entry_or_insert(ctx, &mut shard, key, || {
-        Value::Hash(Box::default())
+        Value::Hash(Hash::default())
     }))?;
     h.prepare_for(&[&argv[2], &argv[3]], limits);
     h.insert(&argv[2], &argv[3], limits);
@@ -230,7 +230,7 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         typed::hash(e)?;
     }
     let h = typed::hash(entry_or_insert(ctx, &mut shard, key, || {
-        Value::Hash(Box::default())
+        Value::Hash(Hash::default())
     }))?;
     let current = match h.get(&argv[2]) {
         None => 0,
@@ -260,7 +260,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         typed::hash(e)?;
     }
     let h = typed::hash(entry_or_insert(ctx, &mut shard, key, || {
-        Value::Hash(Box::default())
+        Value::Hash(Hash::default())
     }))?;
     let current = match h.get(&argv[2]) {
         None => Ok(LongDouble::from_i64(0)),

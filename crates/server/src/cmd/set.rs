@@ -87,7 +87,7 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut shard = ctx.db().lock(key);
     let first = &argv[2];
     let s = typed::set(entry_or_insert(ctx, &mut shard, key, || {
-        Value::Set(Box::new(Set::for_first(first)))
+        Value::Set(Set::for_first(first))
     }))?;
     let added = argv[2..].iter().filter(|m| s.insert(m, max_intset)).count();
     drop(shard);
@@ -262,7 +262,7 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     drop_if_empty(src_shard, src, ctx.now);
     let dst_shard = locked.shard(db, dst);
     let s = typed::set(entry_or_insert(ctx, dst_shard, dst, || {
-        Value::Set(Box::new(Set::for_first(member)))
+        Value::Set(Set::for_first(member))
     }))?;
     s.insert(member, max_intset);
     drop(locked);
@@ -350,7 +350,7 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Algebra) -> CmdResult {
         for m in &result {
             set.insert(m, max_intset);
         }
-        shard.insert(dst, ctx.entry(Value::Set(Box::new(set))));
+        shard.insert(dst, ctx.entry(Value::Set(set)));
     }
     drop(shard);
     if existed || !result.is_empty() {
