@@ -152,6 +152,21 @@ impl Packed {
         });
     }
 
+    /// Inserts `item` as an entry starting at byte `pos` (an entry's span
+    /// start, or the end).
+    pub fn insert_at(&mut self, pos: usize, item: &[u8]) {
+        let entry = encode(item);
+        self.edit(|buf| {
+            buf.reserve_exact(entry.len());
+            buf.splice(pos..pos, entry);
+        });
+    }
+
+    /// Bytes of the buffer (what a small collection's size limits compare).
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The entry equal to `item`, if any.
     pub fn find(&self, item: &[u8]) -> Option<Slot<'_>> {
         self.iter().find(|s| s.data == item)

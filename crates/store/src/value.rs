@@ -21,7 +21,7 @@ pub const EMBSTR_MAX: usize = 44;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
-    List(Box<List>),
+    List(List),
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
@@ -144,7 +144,7 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_bytes(),
-            Value::List(l) => std::mem::size_of::<List>() + crate::list::heap_bytes(l),
+            Value::List(l) => l.heap_bytes(),
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_bytes(),
             Value::Set(s) => std::mem::size_of::<Set>() + s.heap_bytes(),
             Value::ZSet(z) => z.heap_bytes(),
@@ -174,6 +174,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<ZSet>(), 16);
         assert_eq!(std::mem::size_of::<Hash>(), 16);
         assert_eq!(std::mem::size_of::<Set>(), 24);
+        assert_eq!(std::mem::size_of::<List>(), 16);
         assert_eq!(std::mem::size_of::<Value>(), std::mem::size_of::<Str>());
         assert_eq!(std::mem::size_of::<Value>(), 32);
     }

@@ -340,7 +340,7 @@ fn perform(locked: &mut Locked<'_>, w: &Waiter, key: &[u8], resp3: bool) -> Vec<
                 if shard.lookup(dst, now).is_none() {
                     shard.insert(
                         dst,
-                        shoal_store::Entry::new(Value::List(Box::default()), now),
+                        shoal_store::Entry::new(Value::List(shoal_store::List::default()), now),
                     );
                 }
                 if let Some(Value::List(l)) = shard.lookup(dst, now).map(|e| &mut e.value) {

@@ -82,12 +82,7 @@ fn to_rdb(value: &Value, node_limits: DumpOptions) -> (RdbValue, DumpOptions) {
 fn from_rdb(rdb: RdbValue, ctx: &Ctx<'_>) -> Result<Value, CmdError> {
     Ok(match rdb {
         RdbValue::String(b) => Value::Str(Str::new(&b)),
-        RdbValue::List(items) => Value::List(Box::new(
-            items
-                .into_iter()
-                .map(Vec::into_boxed_slice)
-                .collect::<List>(),
-        )),
+        RdbValue::List(items) => Value::List(items.into_iter().collect::<List>()),
         RdbValue::Hash(pairs) => {
             let limits = ctx.node.hot.hash_limits();
             let mut h = Hash::default();

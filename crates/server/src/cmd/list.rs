@@ -75,8 +75,8 @@ pub fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
 
 pub fn push(list: &mut List, end: End, item: &[u8]) {
     match end {
-        End::Left => list.push_front(item.into()),
-        End::Right => list.push_back(item.into()),
+        End::Left => list.push_front(item),
+        End::Right => list.push_back(item),
     }
 }
 
@@ -98,7 +98,7 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
         typed::list(e)?;
     }
     let list = typed::list(entry_or_insert(ctx, &mut shard, key, || {
-        Value::List(Box::default())
+        Value::List(List::default())
     }))?;
     for item in &argv[2..] {
         push(list, end, item);
@@ -210,7 +210,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             None => ctx.out.array(0),
             Some((a, b)) => {
                 ctx.out.array(b - a + 1);
-                for item in list.range(a..=b) {
+                for item in list.range(a, b) {
                     ctx.out.bulk(item);
                 }
             }
@@ -233,7 +233,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ctx.out.null();
             return Ok(());
         };
-        match resolve_index(l.len(), arg_int(&argv[2])?).map(|i| &l[i]) {
+        match resolve_index(l.len(), arg_int(&argv[2])?).and_then(|i| l.get(i)) {
             Some(item) => ctx.out.bulk(item),
             None => ctx.out.null(),
         }
@@ -252,7 +252,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let index = arg_int(&argv[2])?;
     let i = resolve_index(list.len(), index)
         .ok_or_else(|| CmdError::other("ERR index out of range"))?;
-    list[i] = argv[3][..].into();
+    list.set(i, &argv[3]);
     drop(shard);
     ctx.modified(&argv[1]);
     ctx.out.ok();
@@ -269,33 +269,7 @@ fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let list = typed::list(e)?;
-    let target = &argv[3][..];
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        count.unsigned_abs() as usize
-    };
-    let mut removed = 0;
-    if count >= 0 {
-        let mut i = 0;
-        while i < list.len() && removed < limit {
-            if &*list[i] == target {
-                list.remove(i);
-                removed += 1;
-            } else {
-                i += 1;
-            }
-        }
-    } else {
-        let mut i = list.len();
-        while i > 0 && removed < limit {
-            i -= 1;
-            if &*list[i] == target {
-                list.remove(i);
-                removed += 1;
-            }
-        }
-    }
+    let removed = list.remove_matching(&argv[3], count);
     drop_if_empty(&mut shard, key, ctx.now);
     drop(shard);
     if removed > 0 {
@@ -315,10 +289,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let list = typed::list(e)?;
         match resolve_range(list.len(), start, stop) {
             None => list.clear(),
-            Some((a, b)) => {
-                list.truncate(b + 1);
-                list.drain(..a);
-            }
+            Some((a, b)) => list.keep_range(a, b),
         }
         drop_if_empty(&mut shard, key, ctx.now);
         drop(shard);
@@ -343,10 +314,11 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let list = typed::list(e)?;
-    match list.iter().position(|item| **item == argv[3][..]) {
+    let pivot = list.iter().position(|item| item == &argv[3][..]);
+    match pivot {
         None => ctx.out.int(-1),
         Some(i) => {
-            list.insert(if after { i + 1 } else { i }, argv[4][..].into());
+            list.insert(if after { i + 1 } else { i }, &argv[4]);
             ctx.out.int(list.len() as i64);
             drop(shard);
             ctx.modified(&argv[1]);
@@ -406,13 +378,14 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         };
         let mut skip = rank.unsigned_abs() - 1;
         let mut found = Vec::new();
+        let items: Vec<&[u8]> = l.iter().collect();
         let indexes: Box<dyn Iterator<Item = usize>> = if rank > 0 {
-            Box::new(0..l.len())
+            Box::new(0..items.len())
         } else {
-            Box::new((0..l.len()).rev())
+            Box::new((0..items.len()).rev())
         };
         for idx in indexes.take(scan_limit) {
-            if *l[idx] == *target {
+            if items[idx] == target {
                 if skip > 0 {
                     skip -= 1;
                 } else {
@@ -464,7 +437,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
     drop_if_empty(src_shard, src, ctx.now);
     let dst_shard = locked.shard(db, dst);
     let list = typed::list(entry_or_insert(ctx, dst_shard, dst, || {
-        Value::List(Box::default())
+        Value::List(List::default())
     }))?;
     push(list, to, &item);
     ctx.out.bulk(&item);
