@@ -88,7 +88,9 @@ find_shoal() {
     else
         SUBSTITUTE=yes
     fi
-    SHOAL_BIN=$(command -v "$SHOAL_BIN") || die "SHOAL_BIN not found: ${SHOAL_BIN}"
+    local found
+    found=$(command -v "$SHOAL_BIN") || die "SHOAL_BIN not found: ${SHOAL_BIN}"
+    SHOAL_BIN=$found
 }
 
 # --- servers ---------------------------------------------------------------
