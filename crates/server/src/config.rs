@@ -5,18 +5,7 @@
 //! so a `redis.conf` fragment and Redis tooling work unchanged.
 
 use shoal_proto::pattern::glob_match;
-
-/// Eviction policies, by their Redis names.
-pub const POLICIES: &[&str] = &[
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "noeviction",
-];
+use shoal_store::evict::Policy;
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 
@@ -47,6 +36,7 @@ pub struct Config {
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
+    pub maxmemory_eviction_tenacity: u64,
     pub lfu_log_factor: u64,
     pub hash_max_listpack_entries: u64,
     pub hash_max_listpack_value: u64,
@@ -95,6 +85,7 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
@@ -246,7 +237,8 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.maxmemory_policy.clone(),
         |c, v| {
-            c.maxmemory_policy = one_of(v, POLICIES)?;
+            let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+            c.maxmemory_policy = one_of(v, &names)?;
             Ok(())
         },
     ),
@@ -256,6 +248,15 @@ pub static PARAMS: &[Param] = &[
         |c| c.maxmemory_samples.to_string(),
         |c, v| {
             c.maxmemory_samples = int(v, 1, 64)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "maxmemory-eviction-tenacity",
+        true,
+        |c| c.maxmemory_eviction_tenacity.to_string(),
+        |c, v| {
+            c.maxmemory_eviction_tenacity = int(v, 0, 100)? as u64;
             Ok(())
         },
     ),
@@ -726,6 +727,7 @@ mod tests {
                 "maxmemory",
                 "maxmemory-policy",
                 "maxmemory-samples",
+                "maxmemory-eviction-tenacity",
                 "TimeOut"
             ]
         );

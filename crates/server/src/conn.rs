@@ -362,6 +362,11 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
         finish_reply(state, out, reply_start);
         return;
     }
+    if let Some(e) = refused_for_memory(node, state, command, container) {
+        reply_error(node, out, &e);
+        finish_reply(state, out, reply_start);
+        return;
+    }
     if !out.resp3
         && state.subs.active()
         && !crate::cmd::pubsub::allowed_while_subscribed(command, container)
@@ -378,6 +383,7 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
         if !crate::cmd::transaction::runs_inside_multi(command, container) {
             tx.queued
                 .push(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+            tx.denyoom |= command.has_flag("denyoom");
             out.simple("QUEUED");
             finish_reply(state, out, reply_start);
             return;
@@ -406,6 +412,47 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
     if !state.ready_keys.is_empty() {
         crate::cmd::blocking::serve_ready(node, &mut state.ready_keys);
     }
+}
+
+/// With `maxmemory` set: evicts as needed (see [`crate::evict`]) and, if
+/// memory stays over the limit, the OOM error for a command Redis refuses
+/// then: one flagged `denyoom`, EXEC of a transaction holding one, or
+/// anything but EXEC, DISCARD, QUIT and RESET inside MULTI (queueing must
+/// not grow memory either). A refused queued command fails the
+/// transaction; a refused EXEC discards it.
+fn refused_for_memory(
+    node: &Node,
+    state: &mut ConnState,
+    command: &Command,
+    container: Option<&Command>,
+) -> Option<CmdError> {
+    if node.hot.maxmemory.load(Ordering::Relaxed) == 0
+        || crate::evict::perform(node) != crate::evict::Outcome::Fail
+    {
+        return None;
+    }
+    let name = container.unwrap_or(command).name;
+    let exec = crate::cmd::transaction::is_exec(command);
+    let refused = match state.multi.as_ref() {
+        Some(tx) if exec => tx.denyoom,
+        Some(_) => !matches!(name, "discard" | "quit" | "reset"),
+        None => command.has_flag("denyoom") || container.is_some_and(|c| c.has_flag("denyoom")),
+    };
+    if !refused {
+        return None;
+    }
+    if exec {
+        state.multi = None;
+        state.watching.clear();
+        return Some(CmdError::other(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            CmdError::Oom
+        )));
+    }
+    if let Some(tx) = state.multi.as_mut() {
+        tx.failed = true;
+    }
+    Some(CmdError::Oom)
 }
 
 /// Runs a resolved command's handler (which itself reports the keys it

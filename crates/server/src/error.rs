@@ -35,6 +35,8 @@ pub enum CmdError {
     WrongPass,
     #[error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")]
     StringTooLong,
+    #[error("OOM command not allowed when used memory > 'maxmemory'.")]
+    Oom,
     /// A whole Redis error line (code and message) that has no variant of its own.
     #[error("{0}")]
     Other(Cow<'static, str>),

@@ -155,7 +155,11 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
                 s.rejected_connections.load(Ordering::Relaxed).to_string(),
             );
             put("expired_keys", keyspace.expired_keys.to_string());
-            put("evicted_keys", "0".into());
+            put("evicted_keys", keyspace.evicted_keys.to_string());
+            put("evicted_clients", "0".into());
+            let (total, current) = node.evictor.exceeded_ms();
+            put("total_eviction_exceeded_time", total.to_string());
+            put("current_eviction_exceeded_time", current.to_string());
             put("keyspace_hits", keyspace.keyspace_hits.to_string());
             put("keyspace_misses", keyspace.keyspace_misses.to_string());
             put(

@@ -19,6 +19,7 @@ pub mod command;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod evict;
 pub mod info;
 pub mod metrics;
 pub mod node;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
+use shoal_store::evict::Policy;
 use shoal_store::Store;
 use tokio::sync::{watch, Notify};
 
@@ -35,12 +36,18 @@ pub struct Node {
     pub watches: Arc<crate::cmd::transaction::Watches>,
     pub pubsub: Arc<crate::cmd::pubsub::PubSub>,
     pub blocking: Arc<crate::cmd::blocking::Blocking>,
+    pub evictor: crate::evict::Evictor,
     shutdown: watch::Sender<bool>,
 }
 
 /// Lock-free copies of the settings commands read on every call.
 #[derive(Default)]
 pub struct HotConfig {
+    pub maxmemory: AtomicU64,
+    /// Index of the `maxmemory-policy` in [`shoal_store::evict::Policy::ALL`].
+    pub maxmemory_policy: AtomicU8,
+    pub maxmemory_samples: AtomicU64,
+    pub maxmemory_eviction_tenacity: AtomicU64,
     pub lfu: AtomicBool,
     pub lfu_log_factor: AtomicU64,
     pub lfu_decay_time: AtomicU64,
@@ -55,6 +62,16 @@ pub struct HotConfig {
 
 impl HotConfig {
     fn load_from(&self, c: &Config) {
+        self.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        let policy = Policy::ALL
+            .iter()
+            .position(|p| p.name() == c.maxmemory_policy)
+            .unwrap_or(Policy::ALL.len() - 1);
+        self.maxmemory_policy.store(policy as u8, Ordering::Relaxed);
+        self.maxmemory_samples
+            .store(c.maxmemory_samples, Ordering::Relaxed);
+        self.maxmemory_eviction_tenacity
+            .store(c.maxmemory_eviction_tenacity, Ordering::Relaxed);
         self.lfu.store(c.is_lfu(), Ordering::Relaxed);
         self.lfu_log_factor
             .store(c.lfu_log_factor, Ordering::Relaxed);
@@ -74,6 +91,10 @@ impl HotConfig {
             .store(c.zset_max_listpack_entries, Ordering::Relaxed);
         self.zset_max_listpack_value
             .store(c.zset_max_listpack_value, Ordering::Relaxed);
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy::ALL[usize::from(self.maxmemory_policy.load(Ordering::Relaxed)) % Policy::ALL.len()]
     }
 
     pub fn hash_limits(&self) -> shoal_store::HashLimits {
@@ -130,7 +151,7 @@ impl Node {
             .collect();
         let hot = HotConfig::default();
         hot.load_from(&config);
-        Arc::new(Node {
+        let node = Arc::new(Node {
             store: Store::new(config.databases),
             config: RwLock::new(config),
             clients: Clients::default(),
@@ -144,8 +165,11 @@ impl Node {
             watches: Arc::default(),
             pubsub: Arc::default(),
             blocking: Arc::default(),
+            evictor: Default::default(),
             shutdown,
-        })
+        });
+        let _ = node.evictor.node.set(Arc::downgrade(&node));
+        node
     }
 
     /// Applies `CONFIG SET` pairs (all or nothing); the error is Redis's text after `ERR `.
@@ -153,6 +177,10 @@ impl Node {
         let mut config = self.config.write();
         config.apply(pairs, false)?;
         self.hot.load_from(&config);
+        drop(config);
+        // As Redis: a lower limit starts shedding at once (and goes on in
+        // the background), not at the next command.
+        crate::evict::perform(self);
         Ok(())
     }
 

@@ -75,6 +75,7 @@ pub struct ShardStats {
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
 }
 
 impl std::ops::AddAssign for ShardStats {
@@ -82,6 +83,7 @@ impl std::ops::AddAssign for ShardStats {
         self.keyspace_hits += o.keyspace_hits;
         self.keyspace_misses += o.keyspace_misses;
         self.expired_keys += o.expired_keys;
+        self.evicted_keys += o.evicted_keys;
     }
 }
 
@@ -185,6 +187,45 @@ impl Shard {
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.keys.iter()
+    }
+
+    /// Offers up to `n` random keys (only keys with a TTL if `volatile`)
+    /// and their entries to `visit`; the same key may come twice.
+    pub fn sample(
+        &self,
+        n: usize,
+        volatile: bool,
+        rng: &mut Rng,
+        mut visit: impl FnMut(&[u8], &Entry),
+    ) {
+        for _ in 0..n {
+            let key = if volatile {
+                self.volatile.random(|| rng.next_u64()).map(|(k, ())| k)
+            } else {
+                self.keys.random(|| rng.next_u64()).map(|(k, _)| k)
+            };
+            let Some(key) = key else {
+                return;
+            };
+            if let Some(e) = self.keys.get(key) {
+                visit(key, e);
+            }
+        }
+    }
+
+    /// Evicts `key` if it is still there (and, if `volatile`, still has a
+    /// TTL); counts it in `evicted_keys`.
+    pub fn evict(&mut self, key: &[u8], volatile: bool) -> bool {
+        if !self
+            .keys
+            .get(key)
+            .is_some_and(|e| !volatile || e.expire_at != 0)
+        {
+            return false;
+        }
+        self.remove(key);
+        self.stats.evicted_keys += 1;
+        true
     }
 
     /// Samples up to `samples` keys with a TTL and deletes the expired ones;
@@ -299,6 +340,35 @@ impl Db {
             }
         }
         (inner << shard_bits) | shard as u64
+    }
+
+    /// Offers up to `n` random keys (with a TTL if `volatile`) to `visit`,
+    /// from the first shard, starting at a random one, that has any.
+    pub fn sample(
+        &self,
+        n: usize,
+        volatile: bool,
+        rng: &mut Rng,
+        mut visit: impl FnMut(&[u8], &Entry),
+    ) {
+        let start = rng.below(SHARDS);
+        for i in 0..SHARDS {
+            let shard = self.shards[(start + i) % SHARDS].lock();
+            let has = if volatile {
+                shard.volatile_len() > 0
+            } else {
+                !shard.is_empty()
+            };
+            if has {
+                shard.sample(n, volatile, rng, &mut visit);
+                return;
+            }
+        }
+    }
+
+    /// Evicts `key` (see [`Shard::evict`]).
+    pub fn evict(&self, key: &[u8], volatile: bool) -> bool {
+        self.lock(key).evict(key, volatile)
     }
 
     /// A random live key, or `None` if the database is empty.

@@ -10,6 +10,7 @@
 //! | [`value`]    | [`Value`]: what a key holds, with Redis's encodings          |
 //! | [`keyspace`] | [`Store`] → [`Db`] → [`Shard`]: locking, lazy and active expiry, stats |
 //! | [`lfu`]      | Redis's logarithmic LFU counter                             |
+//! | [`evict`]    | `maxmemory-policy` values, victim scores and the eviction pool |
 //! | [`hll`]      | HyperLogLog strings, byte-compatible with Redis 7.0 (PFADD/PFCOUNT/PFMERGE) |
 //! | [`packed`]   | [`Packed`]: short strings in one buffer (small collections)  |
 //! | [`intset`]   | [`IntSet`]: sorted integers at 2, 4 or 8 bytes each (Redis's intset) |
@@ -20,6 +21,7 @@
 
 pub mod alloc;
 pub mod dict;
+pub mod evict;
 pub mod hash;
 pub mod hll;
 pub mod intset;

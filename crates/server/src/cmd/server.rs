@@ -290,6 +290,7 @@ fn config_set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn config_resetstat(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.node.stats.reset();
     ctx.node.store.reset_stats();
+    ctx.node.evictor.reset_stats();
     ctx.out.ok();
     Ok(())
 }

@@ -109,6 +109,8 @@ pub struct Queued {
     pub queued: Vec<Vec<Bytes>>,
     /// A queued command was refused: EXEC must answer EXECABORT.
     pub failed: bool,
+    /// A queued command may grow memory (EXEC is refused when out of memory).
+    pub denyoom: bool,
 }
 
 type WatchKey = (usize, Box<[u8]>);

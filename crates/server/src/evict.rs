@@ -1,0 +1,330 @@
+//! Keeping the keyspace under `maxmemory` (Redis's `performEvictions`).
+//!
+//! Before each command, while `maxmemory` is set and the allocator's count
+//! is over it, the connection running the command evicts keys itself,
+//! chosen by `maxmemory-policy`, for at most the time
+//! `maxmemory-eviction-tenacity` allows; every connection does so on its
+//! own core, and each eviction locks one shard, so nothing stops the
+//! world. If the limit is still exceeded when the time is up, a background
+//! task carries on until it is not (so lowering `maxmemory` sheds memory
+//! progressively even with no traffic). A command flagged `denyoom` is
+//! refused with OOM only when eviction cannot get under the limit: the
+//! policy is `noeviction`, or no key is left that the policy may take.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use shoal_store::evict::{Policy, Pool};
+use shoal_store::{now_ms, Rng};
+
+use crate::node::Node;
+
+/// What an eviction attempt achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Under the limit (or no limit).
+    Ok,
+    /// Still over after this attempt's time; evicting goes on.
+    Running,
+    /// Over the limit and nothing the policy may evict.
+    Fail,
+}
+
+/// The pool and which databases sampling skips: a database found empty is
+/// not sampled again for [`EMPTY_RECHECK`] rounds (an empty database costs
+/// a lock per shard to find empty), and every database is tried before
+/// eviction gives up.
+#[derive(Default)]
+struct Sampling {
+    pool: Pool,
+    empty: Vec<bool>,
+    rounds: u64,
+}
+
+/// Rounds a database found empty is skipped for.
+const EMPTY_RECHECK: u64 = 64;
+
+/// Eviction state shared by every connection.
+pub struct Evictor {
+    pool: Mutex<Sampling>,
+    rng: Mutex<Rng>,
+    /// Database the random policies try next (Redis's `next_db`).
+    next_db: AtomicUsize,
+    /// When the limit was first found exceeded, in ms since `epoch`, plus
+    /// one (0: not exceeded).
+    exceeded_since: AtomicU64,
+    /// Finished periods over the limit, in ms (`total_eviction_exceeded_time`).
+    exceeded_total_ms: AtomicU64,
+    background: AtomicBool,
+    epoch: Instant,
+    /// The node itself, for the background task (set by [`Node::new`]).
+    pub node: OnceLock<Weak<Node>>,
+}
+
+impl Default for Evictor {
+    fn default() -> Self {
+        Evictor {
+            pool: Mutex::default(),
+            rng: Mutex::new(Rng::from_time()),
+            next_db: AtomicUsize::new(0),
+            exceeded_since: AtomicU64::new(0),
+            exceeded_total_ms: AtomicU64::new(0),
+            background: AtomicBool::new(false),
+            epoch: Instant::now(),
+            node: OnceLock::new(),
+        }
+    }
+}
+
+/// Redis's `evictionTimeLimitUs`: linear to 500 µs at tenacity 10, then
+/// 15 % more per step, unlimited at 100.
+pub fn time_limit(tenacity: u64) -> Option<Duration> {
+    match tenacity {
+        0..=10 => Some(Duration::from_micros(50 * tenacity)),
+        11..=99 => Some(Duration::from_micros(
+            (500.0 * 1.15f64.powi(tenacity as i32 - 10)) as u64,
+        )),
+        _ => None,
+    }
+}
+
+impl Evictor {
+    fn elapsed_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Notes whether memory is over the limit now, for
+    /// `total_eviction_exceeded_time`.
+    fn mark_exceeded(&self, over: bool) {
+        let since = self.exceeded_since.load(Ordering::Relaxed);
+        if over && since == 0 {
+            let _ = self.exceeded_since.compare_exchange(
+                0,
+                self.elapsed_ms() + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        } else if !over
+            && since != 0
+            && self
+                .exceeded_since
+                .compare_exchange(since, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.exceeded_total_ms
+                .fetch_add(self.elapsed_ms() + 1 - since, Ordering::Relaxed);
+        }
+    }
+
+    /// (`total_eviction_exceeded_time`, `current_eviction_exceeded_time`)
+    /// in ms: all time over the limit, the current period included, and
+    /// the current period alone.
+    pub fn exceeded_ms(&self) -> (u64, u64) {
+        let since = self.exceeded_since.load(Ordering::Relaxed);
+        let current = if since == 0 {
+            0
+        } else {
+            (self.elapsed_ms() + 1).saturating_sub(since)
+        };
+        (
+            self.exceeded_total_ms.load(Ordering::Relaxed) + current,
+            current,
+        )
+    }
+
+    /// `CONFIG RESETSTAT`.
+    pub fn reset_stats(&self) {
+        self.exceeded_total_ms.store(0, Ordering::Relaxed);
+        if self.exceeded_since.load(Ordering::Relaxed) != 0 {
+            self.exceeded_since
+                .store(self.elapsed_ms() + 1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Memory counted against `maxmemory`.
+fn used() -> u64 {
+    shoal_store::alloc::allocated() as u64
+}
+
+/// Evicts until under `maxmemory`, the policy has nothing left, or the
+/// tenacity's time is up.
+pub fn perform(node: &Node) -> Outcome {
+    let max = node.hot.maxmemory.load(Ordering::Relaxed);
+    if max == 0 {
+        return Outcome::Ok;
+    }
+    let ev = &node.evictor;
+    if used() <= max {
+        ev.mark_exceeded(false);
+        return Outcome::Ok;
+    }
+    ev.mark_exceeded(true);
+    let policy = node.hot.policy();
+    if policy == Policy::NoEviction {
+        return Outcome::Fail;
+    }
+    let limit = time_limit(node.hot.maxmemory_eviction_tenacity.load(Ordering::Relaxed));
+    let started = Instant::now();
+    let mut evicted = 0u64;
+    while used() > max {
+        if !evict_one(node, policy) {
+            return Outcome::Fail;
+        }
+        evicted += 1;
+        // Redis checks the clock every 16 keys.
+        if evicted.is_multiple_of(16) && limit.is_some_and(|l| started.elapsed() >= l) {
+            start_background(node);
+            return Outcome::Running;
+        }
+    }
+    ev.mark_exceeded(false);
+    Outcome::Ok
+}
+
+/// Keeps evicting off the connections' path until under the limit.
+fn start_background(node: &Node) {
+    let Some(node) = node.evictor.node.get().and_then(Weak::upgrade) else {
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if node.evictor.background.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    runtime.spawn(async move {
+        loop {
+            let step = node.clone();
+            let outcome = tokio::task::spawn_blocking(move || perform_step(&step))
+                .await
+                .unwrap_or(Outcome::Fail);
+            if outcome != Outcome::Running {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        node.evictor.background.store(false, Ordering::Release);
+    });
+}
+
+/// One time-limited round for the background task (it must not start
+/// another task from inside itself).
+fn perform_step(node: &Arc<Node>) -> Outcome {
+    let max = node.hot.maxmemory.load(Ordering::Relaxed);
+    let policy = node.hot.policy();
+    if max == 0 || used() <= max {
+        node.evictor.mark_exceeded(false);
+        return Outcome::Ok;
+    }
+    if policy == Policy::NoEviction {
+        return Outcome::Fail;
+    }
+    // Off the connections' path, a round may run longer than tenacity's
+    // limit (fewer hand-offs between rounds).
+    let limit = time_limit(node.hot.maxmemory_eviction_tenacity.load(Ordering::Relaxed))
+        .map_or(Duration::from_millis(10), |l| {
+            l.max(Duration::from_millis(2))
+        });
+    let started = Instant::now();
+    while used() > max {
+        if !evict_one(node, policy) {
+            return Outcome::Fail;
+        }
+        if started.elapsed() >= limit {
+            return Outcome::Running;
+        }
+    }
+    node.evictor.mark_exceeded(false);
+    Outcome::Ok
+}
+
+/// Evicts one key by `policy`; false if there is none it may take.
+fn evict_one(node: &Node, policy: Policy) -> bool {
+    let volatile = policy.volatile();
+    let dbs = node.store.databases();
+    let ev = &node.evictor;
+    if !policy.pooled() {
+        // Random policies: the next database with a candidate, round-robin.
+        let start = ev.next_db.fetch_add(1, Ordering::Relaxed);
+        for i in 0..dbs {
+            let db = (start + i) % dbs;
+            // Another connection may evict the sampled key first: retry.
+            for _ in 0..8 {
+                let mut key = None;
+                node.store
+                    .db(db)
+                    .sample(1, volatile, &mut ev.rng.lock(), |k, _| {
+                        key = Some(k.to_vec())
+                    });
+                let Some(key) = key else {
+                    break;
+                };
+                if node.store.db(db).evict(&key, volatile) {
+                    signal(node, db, &key);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+    let samples = node.hot.maxmemory_samples.load(Ordering::Relaxed).max(1) as usize;
+    let decay = node.hot.lfu_decay_time.load(Ordering::Relaxed);
+    let mut state = ev.pool.lock();
+    let state = &mut *state;
+    state.empty.resize(dbs, false);
+    // Bounded: each round either evicts or finds the pool's picks gone; a
+    // keyspace with nothing to sample ends it at once.
+    for _ in 0..64 {
+        state.rounds += 1;
+        let recheck = state.rounds.is_multiple_of(EMPTY_RECHECK);
+        let now = now_ms();
+        let sample_dbs = |state: &mut Sampling, all: bool| {
+            let mut sampled = 0;
+            let mut rng = ev.rng.lock();
+            for db in 0..dbs {
+                if state.empty[db] && !all {
+                    continue;
+                }
+                let mut found = 0;
+                let pool = &mut state.pool;
+                node.store
+                    .db(db)
+                    .sample(samples, volatile, &mut rng, |k, e| {
+                        found += 1;
+                        pool.offer(policy.score(e, now, decay), db, k);
+                    });
+                state.empty[db] = found == 0;
+                sampled += found;
+            }
+            sampled
+        };
+        let mut sampled = sample_dbs(state, recheck);
+        if sampled == 0 && !recheck {
+            // Only skipped databases may hold keys now: look at them all.
+            sampled = sample_dbs(state, true);
+        }
+        if sampled == 0 && state.pool.is_empty() {
+            return false;
+        }
+        while let Some(c) = state.pool.pop_best() {
+            if node.store.db(c.db).evict(&c.key, volatile) {
+                signal(node, c.db, &c.key);
+                return true;
+            }
+        }
+        if sampled == 0 {
+            return false;
+        }
+    }
+    false
+}
+
+/// An evicted key counts as modified for WATCH, as in Redis.
+fn signal(node: &Node, db: usize, key: &[u8]) {
+    if node.watches.active() {
+        node.watches.touch(db, key);
+    }
+}

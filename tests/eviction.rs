@@ -1,0 +1,182 @@
+//! `maxmemory` and the eviction policies end to end: memory stays under the
+//! limit while 100 MB are written, `evicted_keys` counts what went,
+//! volatile policies take only keys with a TTL, `noeviction` and an
+//! exhausted volatile policy answer OOM while reads and deletes go on, and
+//! transactions are refused as Redis 7.0 refuses them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{encode, Raw, Shoal};
+
+const LIMIT: u64 = 10 * 1024 * 1024;
+const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+
+/// A field of `INFO` as a number.
+fn info_u64(r: &mut Raw, field: &str) -> u64 {
+    let info = r.call("INFO everything");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO has no numeric {field}"))
+}
+
+/// Writes `count` keys `prefix:i` of `size` bytes in pipelined batches;
+/// returns how many replies were OOM errors.
+fn write_keys(r: &mut Raw, prefix: &str, count: usize, size: usize, ttl: bool) -> usize {
+    let value = vec![b'v'; size];
+    let mut oom = 0;
+    for batch in (0..count).collect::<Vec<_>>().chunks(100) {
+        let mut req = Vec::new();
+        for i in batch {
+            let key = format!("{prefix}:{i}");
+            if ttl {
+                req.extend(encode(&[b"SET", key.as_bytes(), &value, b"EX", b"100000"]));
+            } else {
+                req.extend(encode(&[b"SET", key.as_bytes(), &value]));
+            }
+        }
+        r.send(&req);
+        for _ in batch {
+            match r.reply().as_str() {
+                "+OK\r\n" => {}
+                OOM => oom += 1,
+                other => panic!("unexpected reply {other:?}"),
+            }
+        }
+    }
+    oom
+}
+
+#[test]
+fn every_evicting_policy_keeps_memory_under_the_limit() {
+    let node = Shoal::start(&["--maxmemory", "10mb"]);
+    let mut r = node.raw();
+    for policy in [
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
+        assert_eq!(r.call("FLUSHALL"), "+OK\r\n");
+        assert_eq!(r.call("CONFIG RESETSTAT"), "+OK\r\n");
+        assert_eq!(
+            r.call(&format!("CONFIG SET maxmemory-policy {policy}")),
+            "+OK\r\n"
+        );
+        // 100 MB in 10 kB values; every key has a TTL so volatile
+        // policies can evict too.
+        let oom = write_keys(&mut r, "k", 10_000, 10_000, true);
+        assert_eq!(oom, 0, "{policy}: no write refused");
+        let used = info_u64(&mut r, "used_memory");
+        assert!(used <= LIMIT, "{policy}: used_memory {used} over {LIMIT}");
+        let evicted = info_u64(&mut r, "evicted_keys");
+        let kept = r.call("DBSIZE");
+        let kept: u64 = kept[1..kept.len() - 2].parse().expect("DBSIZE integer");
+        assert_eq!(
+            evicted + kept,
+            10_000,
+            "{policy}: every key kept or counted evicted"
+        );
+        assert!(
+            kept > 100 && kept < 1_100,
+            "{policy}: {kept} keys of 10 kB kept in 10 MB"
+        );
+    }
+}
+
+#[test]
+fn volatile_policies_take_only_keys_with_a_ttl_then_refuse() {
+    let node = Shoal::start(&["--maxmemory", "10mb", "--maxmemory-policy", "volatile-lru"]);
+    let mut r = node.raw();
+    // 4 MB that may not go, then 20 MB with a TTL.
+    assert_eq!(write_keys(&mut r, "keep", 400, 10_000, false), 0);
+    assert_eq!(write_keys(&mut r, "ttl", 2_000, 10_000, true), 0);
+    assert!(info_u64(&mut r, "used_memory") <= LIMIT);
+    for i in 0..400 {
+        assert_eq!(r.call(&format!("EXISTS keep:{i}")), ":1\r\n", "keep:{i}");
+    }
+    // Past what the keys with a TTL can free: OOM, reads and deletes go on.
+    let refused = write_keys(&mut r, "more", 1_000, 10_000, false);
+    assert!(refused > 0, "OOM once no key with a TTL is left");
+    assert_eq!(r.call("SET one more"), OOM);
+    assert_eq!(r.call("STRLEN keep:0"), ":10000\r\n");
+    assert_eq!(r.call("DEL keep:0"), ":1\r\n");
+}
+
+#[test]
+fn noeviction_refuses_writes_and_serves_reads_and_deletes() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(r.call("SET a 1"), "+OK\r\n");
+    assert_eq!(write_keys(&mut r, "k", 1_500, 10_000, false), 0);
+    assert_eq!(r.call("CONFIG SET maxmemory 10mb"), "+OK\r\n");
+    assert_eq!(r.call("SET b 1"), OOM);
+    assert_eq!(r.call("APPEND a x"), OOM);
+    assert_eq!(r.call("GET a"), "$1\r\n1\r\n");
+    assert_eq!(r.call("DEL k:1"), ":1\r\n");
+    assert_eq!(r.call("EXPIRE a 100"), ":1\r\n", "EXPIRE is not denyoom");
+    assert_eq!(info_u64(&mut r, "evicted_keys"), 0);
+    // Inside MULTI everything but EXEC/DISCARD/QUIT/RESET is refused and
+    // fails the transaction.
+    assert_eq!(r.call("MULTI"), "+OK\r\n");
+    assert_eq!(r.call("GET a"), OOM);
+    assert_eq!(
+        r.call("EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    // A transaction queued before memory ran out: EXEC is refused if it
+    // holds a denyoom command, and runs otherwise.
+    assert_eq!(r.call("CONFIG SET maxmemory 0"), "+OK\r\n");
+    let mut other = node.raw();
+    assert_eq!(r.call("MULTI"), "+OK\r\n");
+    assert_eq!(r.call("SET c 1"), "+QUEUED\r\n");
+    assert_eq!(other.call("CONFIG SET maxmemory 10mb"), "+OK\r\n");
+    assert_eq!(
+        r.call("EXEC"),
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    assert_eq!(other.call("CONFIG SET maxmemory 0"), "+OK\r\n");
+    assert_eq!(r.call("MULTI"), "+OK\r\n");
+    assert_eq!(r.call("PING"), "+QUEUED\r\n");
+    assert_eq!(other.call("CONFIG SET maxmemory 10mb"), "+OK\r\n");
+    assert_eq!(r.call("EXEC"), "*1\r\n+PONG\r\n");
+}
+
+#[test]
+fn lowering_maxmemory_sheds_keys_without_more_traffic() {
+    let node = Shoal::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut r = node.raw();
+    assert_eq!(write_keys(&mut r, "k", 5_000, 10_000, false), 0);
+    assert!(info_u64(&mut r, "used_memory") > 40 * 1024 * 1024);
+    assert_eq!(r.call("CONFIG SET maxmemory 10mb"), "+OK\r\n");
+    // No command for a while: only the background task can shed the
+    // 40 MB (a command's own eviction stops after 500 µs at the default
+    // tenacity, far too little for 4,000 keys).
+    std::thread::sleep(Duration::from_secs(3));
+    let n = r.call("DBSIZE");
+    let kept: u64 = n[1..n.len() - 2].parse().expect("DBSIZE integer");
+    assert!(kept < 1_100, "{kept} keys left");
+    assert!(info_u64(&mut r, "used_memory") <= LIMIT);
+    assert!(info_u64(&mut r, "evicted_keys") >= 3_900);
+}
+
+#[test]
+fn an_evicted_watched_key_fails_exec() {
+    let node = Shoal::start(&["--maxmemory-policy", "allkeys-random"]);
+    let mut r = node.raw();
+    assert_eq!(write_keys(&mut r, "k", 3_000, 10_000, false), 0);
+    let mut watcher = node.raw();
+    let keys: Vec<String> = (0..3_000).map(|i| format!("k:{i}")).collect();
+    assert_eq!(
+        watcher.call(&format!("WATCH {}", keys.join(" "))),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call("CONFIG SET maxmemory 10mb"), "+OK\r\n");
+    assert_eq!(watcher.call("MULTI"), "+OK\r\n");
+    assert_eq!(watcher.call("EXEC"), "*-1\r\n");
+}
