@@ -60,6 +60,7 @@ mod hash;
 mod hll;
 mod keyspace;
 mod list;
+mod memory;
 mod set;
 mod tx;
 mod zset;
@@ -320,6 +321,8 @@ pub static CATALOGUE: &[CommandSpec] = &[
     spec("exec", "tx", 1, Gen::lone_exec),
     spec("discard", "tx", 1, Gen::lone_discard),
     spec("unwatch", "tx", 1, Gen::lone_unwatch),
+    // out of memory, every policy
+    spec("oom", "memory", 10, Gen::out_of_memory),
 ];
 
 /// The data-type families (`@datatypes` selects them all).
@@ -328,7 +331,7 @@ pub const DATA_GROUPS: &[&str] = &["hash", "list", "set", "zset", "bitmap", "hll
 /// What `--only-strings-and-keys` skips: everything that is not a string,
 /// key, connection or server command.
 pub const NOT_STRINGS_AND_KEYS: &[&str] = &[
-    "@types", "@hash", "@list", "@set", "@zset", "@bitmap", "@hll", "@tx",
+    "@types", "@hash", "@list", "@set", "@zset", "@bitmap", "@hll", "@tx", "@memory",
 ];
 
 /// Command names that compound steps send besides the catalogue's.

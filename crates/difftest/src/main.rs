@@ -538,6 +538,22 @@ impl Runner<'_> {
 
     /// Empties both servers; anything but `+OK` means the run cannot go on.
     fn flushall(&mut self) -> Result<(), Fatal> {
+        if self.enabled.iter().any(|s| s.group == "memory") {
+            // An out-of-memory block cut short leaves the limit set.
+            let reset: Vec<Vec<u8>> = [
+                "CONFIG",
+                "SET",
+                "maxmemory",
+                "0",
+                "maxmemory-policy",
+                "noeviction",
+            ]
+            .iter()
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
+            // A dead server shows at the FLUSHALL below.
+            let _ = self.pipeline(&[reset]);
+        }
         let replies = self.pipeline(&[vec![b"FLUSHALL".to_vec()]]);
         for (side, reply) in self.sides.iter_mut().zip(replies) {
             match reply.map(|mut r| r.remove(0)) {

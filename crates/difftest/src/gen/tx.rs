@@ -71,7 +71,7 @@ impl Gen {
     /// subset, otherwise any string, key or data-family command, so every
     /// write command's effect on a watched key is compared (Redis dirties a
     /// watch only when a command really changes the key).
-    fn push_between_watch_and_multi(&mut self) {
+    pub(super) fn push_between_watch_and_multi(&mut self) {
         if self.rng.chance(50) {
             return self.push_tx_command(false);
         }
@@ -104,7 +104,7 @@ impl Gen {
     /// `MULTI`, up to five queued commands (sometimes a nested MULTI, a
     /// WATCH, or an EXEC with arguments, which Redis 7.0 answers with
     /// EXECABORT at once), then EXEC or DISCARD.
-    fn transaction(&mut self) {
+    pub(super) fn transaction(&mut self) {
         self.push_word("MULTI");
         for _ in 0..self.rng.range(0, 5) {
             match self.rng.below(20) {
