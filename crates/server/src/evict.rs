@@ -246,25 +246,33 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
     let volatile = policy.volatile();
     let dbs = node.store.databases();
     let ev = &node.evictor;
+    let mut state = ev.pool.lock();
+    let state = &mut *state;
+    state.empty.resize(dbs, false);
+    state.rounds += 1;
+    let recheck = state.rounds.is_multiple_of(EMPTY_RECHECK);
     if !policy.pooled() {
-        // Random policies: the next database with a candidate, round-robin.
+        // Random policies: the next database with a candidate, round-robin;
+        // databases found empty are skipped until the last resort.
         let start = ev.next_db.fetch_add(1, Ordering::Relaxed);
-        for i in 0..dbs {
-            let db = (start + i) % dbs;
-            // Another connection may evict the sampled key first: retry.
-            for _ in 0..8 {
+        for all in [recheck, true] {
+            for i in 0..dbs {
+                let db = (start + i) % dbs;
+                if state.empty[db] && !all {
+                    continue;
+                }
                 let mut key = None;
                 node.store
                     .db(db)
                     .sample(1, volatile, &mut ev.rng.lock(), |k, _| {
                         key = Some(k.to_vec())
                     });
-                let Some(key) = key else {
-                    break;
-                };
-                if node.store.db(db).evict(&key, volatile) {
-                    signal(node, db, &key);
-                    return true;
+                state.empty[db] = key.is_none();
+                if let Some(key) = key {
+                    if node.store.db(db).evict(&key, volatile) {
+                        signal(node, db, &key);
+                        return true;
+                    }
                 }
             }
         }
@@ -272,14 +280,10 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
     }
     let samples = node.hot.maxmemory_samples.load(Ordering::Relaxed).max(1) as usize;
     let decay = node.hot.lfu_decay_time.load(Ordering::Relaxed);
-    let mut state = ev.pool.lock();
-    let state = &mut *state;
-    state.empty.resize(dbs, false);
     // Bounded: each round either evicts or finds the pool's picks gone; a
     // keyspace with nothing to sample ends it at once.
-    for _ in 0..64 {
-        state.rounds += 1;
-        let recheck = state.rounds.is_multiple_of(EMPTY_RECHECK);
+    for round in 0..64 {
+        let recheck = recheck && round == 0;
         let now = now_ms();
         let sample_dbs = |state: &mut Sampling, all: bool| {
             let mut sampled = 0;
