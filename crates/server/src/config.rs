@@ -237,8 +237,14 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.maxmemory_policy.clone(),
         |c, v| {
-            let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
-            c.maxmemory_policy = one_of(v, &names)?;
+            // shoal's own policy is accepted but, like Redis's message,
+            // the error lists Redis's eight.
+            c.maxmemory_policy = if v.eq_ignore_ascii_case(Policy::AllKeysTinyLfu.name()) {
+                Policy::AllKeysTinyLfu.name().to_string()
+            } else {
+                let names: Vec<&str> = Policy::REDIS.iter().map(|p| p.name()).collect();
+                one_of(v, &names)?
+            };
             Ok(())
         },
     ),

@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-use shoal_store::evict::{Policy, Pool};
+use parking_lot::{Mutex, RwLock};
+use shoal_store::evict::{Policy, Pool, POOL_SIZE};
+use shoal_store::sketch::Sketch;
 use shoal_store::{now_ms, Rng};
 
 use crate::node::Node;
@@ -41,6 +42,8 @@ struct Sampling {
     pool: Pool,
     empty: Vec<bool>,
     rounds: u64,
+    /// The policy the pool's scores were computed for.
+    policy: Option<Policy>,
 }
 
 /// Rounds a database found empty is skipped for.
@@ -61,7 +64,20 @@ pub struct Evictor {
     epoch: Instant,
     /// The node itself, for the background task (set by [`Node::new`]).
     pub node: OnceLock<Weak<Node>>,
+    /// `allkeys-tinylfu`'s frequency sketch, made on first use and remade
+    /// larger when the keyspace outgrows it.
+    sketch: RwLock<Option<Arc<Sketch>>>,
 }
+
+/// Keys a sketch is sized for at least (16 kB).
+const SKETCH_MIN_KEYS: usize = 4096;
+/// Sketch width per key held: 4 (16 bytes a key) keeps frequencies for 40
+/// accesses per cached key before aging halves them. Chosen by
+/// bench/hitratio.sh: 1 forgot too fast for Zipf streams, 16 adapted too
+/// slowly to a shifting hot set.
+const SKETCH_KEYS_FACTOR: usize = 4;
+/// Eviction rounds between checks that the sketch still fits the keyspace.
+const SKETCH_CHECK_EVERY: u64 = 256;
 
 impl Default for Evictor {
     fn default() -> Self {
@@ -74,6 +90,7 @@ impl Default for Evictor {
             background: AtomicBool::new(false),
             epoch: Instant::now(),
             node: OnceLock::new(),
+            sketch: RwLock::new(None),
         }
     }
 }
@@ -140,6 +157,70 @@ impl Evictor {
         if self.exceeded_since.load(Ordering::Relaxed) != 0 {
             self.exceeded_since
                 .store(self.elapsed_ms() + 1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Evictor {
+    /// The sketch, made now if there is none.
+    fn sketch(&self) -> Arc<Sketch> {
+        if let Some(s) = self.sketch.read().as_ref() {
+            return s.clone();
+        }
+        self.sketch
+            .write()
+            .get_or_insert_with(|| Arc::new(Sketch::new(SKETCH_MIN_KEYS)))
+            .clone()
+    }
+
+    /// Remakes the sketch when the keyspace (`keys` keys) has outgrown it
+    /// or shrunk to a quarter of it: TinyLFU sizes its sketch, and so its
+    /// aging period (ten times the width), by what the cache holds, so the
+    /// counters separate the keys that compete for a place.
+    fn fit_sketch(&self, keys: usize) {
+        let keys = keys.saturating_mul(SKETCH_KEYS_FACTOR).max(SKETCH_MIN_KEYS);
+        let misfit = self
+            .sketch
+            .read()
+            .as_ref()
+            .is_some_and(|s| s.width() < keys || s.width() > 4 * keys);
+        if misfit {
+            let mut slot = self.sketch.write();
+            let resized = slot.as_ref().map(|s| s.resized(keys));
+            *slot = resized.map(Arc::new);
+        }
+    }
+}
+
+/// Under `allkeys-tinylfu`, after a command: counts an access to each of
+/// its keys and, for a write with `maxmemory` set, offers each written key
+/// the sketch thinks rare to the eviction pool at once (TinyLFU's
+/// admission: a key seen once goes before a key seen often, however recent).
+pub fn record(node: &Node, command: &crate::command::Command, argv: &[bytes::Bytes], db: usize) {
+    if node.hot.policy() != Policy::AllKeysTinyLfu {
+        return;
+    }
+    let keys = command.key_positions(argv);
+    if keys.is_empty() {
+        return;
+    }
+    let sketch = node.evictor.sketch();
+    for &i in &keys {
+        sketch.increment(&argv[i]);
+    }
+    if !command.has_flag("denyoom") || node.hot.maxmemory.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let Some(mut state) = node.evictor.pool.try_lock() else {
+        return;
+    };
+    let now = now_ms();
+    for &i in &keys {
+        let estimate = sketch.estimate(&argv[i]);
+        if estimate <= 2 {
+            state
+                .pool
+                .offer(Policy::tinylfu_score(estimate, None, now), db, &argv[i]);
         }
     }
 }
@@ -250,6 +331,11 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
     let state = &mut *state;
     state.empty.resize(dbs, false);
     state.rounds += 1;
+    if state.policy != Some(policy) {
+        // Scores of another policy mean nothing to this one.
+        state.pool.clear();
+        state.policy = Some(policy);
+    }
     let recheck = state.rounds.is_multiple_of(EMPTY_RECHECK);
     if !policy.pooled() {
         // Random policies: the next database with a candidate, round-robin;
@@ -269,7 +355,7 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
                     });
                 state.empty[db] = key.is_none();
                 if let Some(key) = key {
-                    if node.store.db(db).evict(&key, volatile) {
+                    if node.store.db(db).evict(&key, volatile, |_| true) == Some(true) {
                         signal(node, db, &key);
                         return true;
                     }
@@ -280,6 +366,15 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
     }
     let samples = node.hot.maxmemory_samples.load(Ordering::Relaxed).max(1) as usize;
     let decay = node.hot.lfu_decay_time.load(Ordering::Relaxed);
+    let sketch = (policy == Policy::AllKeysTinyLfu).then(|| ev.sketch());
+    if sketch.is_some() && state.rounds.is_multiple_of(SKETCH_CHECK_EVERY) {
+        let keys: usize = (0..dbs).map(|db| node.store.db(db).sizes().0).sum();
+        ev.fit_sketch(keys);
+    }
+    let score = |k: &[u8], e: &shoal_store::Entry, now: u64| match &sketch {
+        Some(s) => Policy::tinylfu_score(s.estimate(k), Some(e.access), now),
+        None => policy.score(e, now, decay),
+    };
     // Bounded: each round either evicts or finds the pool's picks gone; a
     // keyspace with nothing to sample ends it at once.
     for round in 0..64 {
@@ -298,7 +393,7 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
                     .db(db)
                     .sample(samples, volatile, &mut rng, |k, e| {
                         found += 1;
-                        pool.offer(policy.score(e, now, decay), db, k);
+                        pool.offer(score(k, e, now), db, k);
                     });
                 state.empty[db] = found == 0;
                 sampled += found;
@@ -313,10 +408,29 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
         if sampled == 0 && state.pool.is_empty() {
             return false;
         }
+        // Redis evicts the pool's best as scored when sampled. TinyLFU
+        // looks again: a key read often since it was offered (new keys are
+        // offered at once) goes back with its fresh score instead.
+        let mut requeued = 0;
         while let Some(c) = state.pool.pop_best() {
-            if node.store.db(c.db).evict(&c.key, volatile) {
-                signal(node, c.db, &c.key);
-                return true;
+            let mut fresh = c.score;
+            let confirm = |e: &shoal_store::Entry| {
+                if sketch.is_none() {
+                    return true;
+                }
+                fresh = score(&c.key, e, now_ms());
+                fresh >= c.score
+            };
+            match node.store.db(c.db).evict(&c.key, volatile, confirm) {
+                Some(true) => {
+                    signal(node, c.db, &c.key);
+                    return true;
+                }
+                Some(false) if requeued < POOL_SIZE => {
+                    requeued += 1;
+                    state.pool.offer(fresh, c.db, &c.key);
+                }
+                _ => {}
             }
         }
         if sampled == 0 {

@@ -19,13 +19,18 @@ pub enum Policy {
     VolatileLfu,
     VolatileRandom,
     VolatileTtl,
+    /// shoal's own: TinyLFU. Every access counts in a frequency sketch that
+    /// outlives eviction; the victim is the sampled (or newly written) key
+    /// with the lowest estimated frequency, the longest idle among equals.
+    AllKeysTinyLfu,
 }
 
 /// Candidates the pool keeps (Redis's `EVPOOL_SIZE`).
 pub const POOL_SIZE: usize = 16;
 
 impl Policy {
-    pub const ALL: [Policy; 8] = [
+    /// Redis's eight, in the order its error messages list them.
+    pub const REDIS: [Policy; 8] = [
         Policy::VolatileLru,
         Policy::VolatileLfu,
         Policy::VolatileRandom,
@@ -35,6 +40,17 @@ impl Policy {
         Policy::AllKeysRandom,
         Policy::NoEviction,
     ];
+
+    /// Every policy shoal knows: Redis's, then its own.
+    pub const ALL: [Policy; 9] = {
+        let mut all = [Policy::AllKeysTinyLfu; 9];
+        let mut i = 0;
+        while i < Policy::REDIS.len() {
+            all[i] = Policy::REDIS[i];
+            i += 1;
+        }
+        all
+    };
 
     pub fn name(self) -> &'static str {
         match self {
@@ -46,6 +62,7 @@ impl Policy {
             Policy::VolatileLfu => "volatile-lfu",
             Policy::VolatileRandom => "volatile-random",
             Policy::VolatileTtl => "volatile-ttl",
+            Policy::AllKeysTinyLfu => "allkeys-tinylfu",
         }
     }
 
@@ -72,6 +89,7 @@ impl Policy {
             self,
             Policy::AllKeysLru
                 | Policy::AllKeysLfu
+                | Policy::AllKeysTinyLfu
                 | Policy::VolatileLru
                 | Policy::VolatileLfu
                 | Policy::VolatileTtl
@@ -80,6 +98,14 @@ impl Policy {
 
     pub fn lfu(self) -> bool {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
+    }
+
+    /// TinyLFU's victim score from the sketch's estimate (0..=15) and the
+    /// entry's LRU clock (`None` for a key just written): lower frequency
+    /// first, then longer idle.
+    pub fn tinylfu_score(estimate: u8, access: Option<u32>, now_ms: u64) -> u64 {
+        let idle = access.map_or(0, |a| lru_clock(now_ms).saturating_sub(a));
+        (u64::from(15u8.saturating_sub(estimate)) << 32) | u64::from(idle)
     }
 
     /// How good a victim `entry` is: higher goes first. LRU: idle

@@ -214,18 +214,24 @@ impl Shard {
     }
 
     /// Evicts `key` if it is still there (and, if `volatile`, still has a
-    /// TTL); counts it in `evicted_keys`.
-    pub fn evict(&mut self, key: &[u8], volatile: bool) -> bool {
-        if !self
+    /// TTL) and `confirm` agrees on seeing its entry; counts it in
+    /// `evicted_keys`. `None`: no such key; `Some(evicted)` otherwise.
+    pub fn evict(
+        &mut self,
+        key: &[u8],
+        volatile: bool,
+        confirm: impl FnOnce(&Entry) -> bool,
+    ) -> Option<bool> {
+        let e = self
             .keys
             .get(key)
-            .is_some_and(|e| !volatile || e.expire_at != 0)
-        {
-            return false;
+            .filter(|e| !volatile || e.expire_at != 0)?;
+        if !confirm(e) {
+            return Some(false);
         }
         self.remove(key);
         self.stats.evicted_keys += 1;
-        true
+        Some(true)
     }
 
     /// Samples up to `samples` keys with a TTL and deletes the expired ones;
@@ -367,8 +373,13 @@ impl Db {
     }
 
     /// Evicts `key` (see [`Shard::evict`]).
-    pub fn evict(&self, key: &[u8], volatile: bool) -> bool {
-        self.lock(key).evict(key, volatile)
+    pub fn evict(
+        &self,
+        key: &[u8],
+        volatile: bool,
+        confirm: impl FnOnce(&Entry) -> bool,
+    ) -> Option<bool> {
+        self.lock(key).evict(key, volatile, confirm)
     }
 
     /// A random live key, or `None` if the database is empty.

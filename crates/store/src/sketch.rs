@@ -1,0 +1,192 @@
+//! [`Sketch`]: TinyLFU's frequency sketch. A count-min sketch of 4-bit
+//! counters (four rows, each key one counter per row, the estimate the
+//! smallest) that every access increments; after `10 × width` increments
+//! every counter is halved, so the figures describe recent popularity. It
+//! keeps counting keys after they are evicted, which is what lets a policy
+//! tell a returning popular key from one seen once.
+//!
+//! Counters are atomics updated without a lock: concurrent increments may
+//! now and then lose one, which an estimate can afford.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+const ROWS: usize = 4;
+/// Counters saturate here (TinyLFU's 4-bit counters).
+pub const MAX: u8 = 15;
+
+pub struct Sketch {
+    counters: Box<[AtomicU8]>,
+    /// Counters per row (a power of two).
+    width: usize,
+    additions: AtomicU64,
+}
+
+/// The key's 64-bit hash (FNV-1a, then a finalizer to spread the bits).
+fn hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+impl Sketch {
+    /// A sketch for about `keys` distinct keys (at least 1024 a row).
+    pub fn new(keys: usize) -> Sketch {
+        let width = keys.max(1024).next_power_of_two();
+        Sketch {
+            counters: (0..ROWS * width).map(|_| AtomicU8::new(0)).collect(),
+            width,
+            additions: AtomicU64::new(0),
+        }
+    }
+
+    /// A sketch for about `keys` keys that keeps this one's estimates:
+    /// each new counter starts from the old counter its slots fold onto
+    /// (for a narrower sketch, the largest of those), so no key's estimate
+    /// drops and growing loses nothing.
+    pub fn resized(&self, keys: usize) -> Sketch {
+        let new = Sketch::new(keys);
+        let (old_w, new_w) = (self.width, new.width);
+        for row in 0..ROWS {
+            for j in 0..new_w {
+                let v = if new_w >= old_w {
+                    self.counters[row * old_w + (j & (old_w - 1))].load(Ordering::Relaxed)
+                } else {
+                    (j..old_w)
+                        .step_by(new_w)
+                        .map(|i| self.counters[row * old_w + i].load(Ordering::Relaxed))
+                        .max()
+                        .unwrap_or(0)
+                };
+                new.counters[row * new_w + j].store(v, Ordering::Relaxed);
+            }
+        }
+        new
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Bytes it holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.counters.len()
+    }
+
+    fn slots(&self, key: &[u8]) -> [usize; ROWS] {
+        let h = hash(key);
+        let mask = self.width - 1;
+        std::array::from_fn(|row| {
+            let part = h
+                .rotate_left(16 * row as u32)
+                .wrapping_mul(2 * row as u64 + 1);
+            row * self.width + ((part >> 20) as usize & mask)
+        })
+    }
+
+    /// The key's estimated recent frequency, 0..=15.
+    pub fn estimate(&self, key: &[u8]) -> u8 {
+        self.slots(key)
+            .iter()
+            .map(|&i| self.counters[i].load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Counts one access to `key`.
+    pub fn increment(&self, key: &[u8]) {
+        let n = self.additions.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(10 * self.width as u64) {
+            self.age();
+        }
+        let slots = self.slots(key);
+        // Conservative update: raise only the counters at the minimum.
+        let min = slots
+            .iter()
+            .map(|&i| self.counters[i].load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0);
+        if min >= MAX {
+            return;
+        }
+        for &i in &slots {
+            if self.counters[i].load(Ordering::Relaxed) == min {
+                self.counters[i].store(min + 1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Halves every counter.
+    fn age(&self) {
+        for c in self.counters.iter() {
+            c.store(c.load(Ordering::Relaxed) >> 1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_saturate_and_age() {
+        let s = Sketch::new(1000);
+        assert_eq!(s.width(), 1024);
+        for _ in 0..5 {
+            s.increment(b"five");
+        }
+        for _ in 0..40 {
+            s.increment(b"hot");
+        }
+        assert_eq!(s.estimate(b"five"), 5);
+        assert_eq!(s.estimate(b"hot"), MAX);
+        assert_eq!(s.estimate(b"never"), 0);
+        // 10 × width accesses in all halve every counter.
+        let done = 45;
+        for i in 0..(10 * 1024 - done) {
+            s.increment(format!("filler:{}", i % 5000).as_bytes());
+        }
+        assert_eq!(s.estimate(b"hot"), MAX / 2);
+        assert!(s.estimate(b"five") <= 3, "{}", s.estimate(b"five"));
+    }
+
+    #[test]
+    fn resizing_keeps_estimates() {
+        let s = Sketch::new(1024);
+        for i in 0..300 {
+            for _ in 0..(i % 16) {
+                s.increment(format!("k{i}").as_bytes());
+            }
+        }
+        let wide = s.resized(8192);
+        let narrow = s.resized(256);
+        assert_eq!(wide.width(), 8192);
+        for i in 0..300 {
+            let k = format!("k{i}");
+            assert_eq!(wide.estimate(k.as_bytes()), s.estimate(k.as_bytes()), "{k}");
+            assert!(
+                narrow.estimate(k.as_bytes()) >= s.estimate(k.as_bytes()),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn estimates_rank_keys_by_frequency() {
+        let s = Sketch::new(10_000);
+        for round in 0..10 {
+            for k in 0..1000 {
+                // Key k is touched in rounds 0..k/100: frequency grows with k.
+                if round < k / 100 {
+                    s.increment(format!("k{k}").as_bytes());
+                }
+            }
+        }
+        let low = s.estimate(b"k50");
+        let high = s.estimate(b"k950");
+        assert!(low <= 1 && high >= 8, "{low} {high}");
+    }
+}
