@@ -217,3 +217,69 @@ fn tinylfu_keeps_frequent_keys_through_a_scan() {
     assert!(tinylfu >= 90, "tinylfu kept {tinylfu} of 100");
     assert!(lru < tinylfu, "lru kept {lru}, tinylfu {tinylfu}");
 }
+
+/// MEMORY STATS has Redis's fields in Redis's order and agrees with INFO.
+#[test]
+fn memory_stats_agree_with_info() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(write_keys(&mut r, "k", 1_000, 1_000, true), 0);
+    let stats = r.call("MEMORY STATS");
+    let names: Vec<&str> = stats
+        .split("\r\n")
+        .filter(|l| l.contains('.') || *l == "fragmentation")
+        .filter(|l| !l.starts_with('$') && !l.starts_with(':') && l.parse::<f64>().is_err())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "peak.allocated",
+            "total.allocated",
+            "startup.allocated",
+            "replication.backlog",
+            "clients.slaves",
+            "clients.normal",
+            "cluster.links",
+            "aof.buffer",
+            "lua.caches",
+            "functions.caches",
+            "db.0",
+            "overhead.hashtable.main",
+            "overhead.hashtable.expires",
+            "overhead.hashtable.slot-to-keys",
+            "overhead.total",
+            "keys.count",
+            "keys.bytes-per-key",
+            "dataset.bytes",
+            "dataset.percentage",
+            "peak.percentage",
+            "allocator.allocated",
+            "allocator.active",
+            "allocator.resident",
+            "allocator-fragmentation.ratio",
+            "allocator-fragmentation.bytes",
+            "allocator-rss.ratio",
+            "allocator-rss.bytes",
+            "rss-overhead.ratio",
+            "rss-overhead.bytes",
+            "fragmentation",
+            "fragmentation.bytes",
+        ]
+    );
+    assert!(stats.contains("$10\r\nkeys.count\r\n:1000\r\n"), "{stats}");
+    let field = |name: &str| -> u64 {
+        let at = stats.find(&format!("\r\n{name}\r\n:")).expect(name) + name.len() + 5;
+        stats[at..]
+            .split("\r\n")
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect(name)
+    };
+    let total = field("total.allocated");
+    let info = info_u64(&mut r, "used_memory");
+    // Both read the same allocator count, a few replies apart.
+    assert!(total.abs_diff(info) < 64 * 1024, "{total} vs {info}");
+    assert!(field("dataset.bytes") > 1_000_000, "1,000 values of 1 kB");
+    assert!(field("peak.allocated") >= total);
+    assert_eq!(r.call("MEMORY PURGE"), "+OK\r\n");
+}

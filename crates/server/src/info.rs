@@ -111,6 +111,10 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
             put("used_memory_human", human(used));
             put("used_memory_rss", rss.to_string());
             put("used_memory_rss_human", human(rss));
+            let peak = shoal_store::alloc::peak() as u64;
+            put("used_memory_peak", peak.to_string());
+            put("used_memory_peak_human", human(peak));
+            put("used_memory_startup", node.startup_allocated.to_string());
             put("maxmemory", config.maxmemory.to_string());
             put("maxmemory_human", human(config.maxmemory));
             put("maxmemory_policy", config.maxmemory_policy.clone());
@@ -218,7 +222,7 @@ pub fn human(n: u64) -> String {
 }
 
 /// Resident set size from `/proc/self/statm` (0 where there is no procfs).
-fn rss_bytes() -> u64 {
+pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| {

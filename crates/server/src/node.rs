@@ -24,6 +24,8 @@ pub struct Node {
     pub stats: Stats,
     pub slowlog: Mutex<SlowLog>,
     pub started: Instant,
+    /// used_memory once the node was set up (MEMORY STATS' startup.allocated).
+    pub startup_allocated: usize,
     /// 40 hex characters, new each start, as Redis's `run_id`.
     pub run_id: String,
     /// The address the listener actually bound (port 0 picks a free one).
@@ -158,6 +160,7 @@ impl Node {
             stats: Stats::default(),
             slowlog: Mutex::new(SlowLog::default()),
             started: Instant::now(),
+            startup_allocated: shoal_store::alloc::allocated(),
             run_id,
             local_addr: Mutex::new(None),
             hot,

@@ -14,6 +14,15 @@ pub fn allocated() -> usize {
     ALLOCATED.load(Ordering::Relaxed)
 }
 
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// The largest [`allocated`] seen at a call of this function (the server
+/// calls it from its cron and when reporting), as Redis samples its peak.
+pub fn peak() -> usize {
+    let now = allocated();
+    PEAK.fetch_max(now, Ordering::Relaxed).max(now)
+}
+
 pub struct CountingAlloc;
 
 // SAFETY: every method forwards to `System` with the caller's layout and

@@ -213,6 +213,17 @@ impl Shard {
         }
     }
 
+    /// Bytes of bookkeeping for the keys and for the TTL index (tables and
+    /// nodes, without keys and values), as MEMORY STATS reports them.
+    pub fn overhead(&self) -> (usize, usize) {
+        let word = std::mem::size_of::<usize>();
+        let node = std::mem::size_of::<Entry>() + 3 * word;
+        (
+            self.keys.table_bytes() + self.keys.len() * node,
+            self.volatile.table_bytes() + self.volatile.len() * 3 * word,
+        )
+    }
+
     /// Evicts `key` if it is still there (and, if `volatile`, still has a
     /// TTL) and `confirm` agrees on seeing its entry; counts it in
     /// `evicted_keys`. `None`: no such key; `Some(evicted)` otherwise.
@@ -284,6 +295,14 @@ impl Db {
 
     pub fn shards(&self) -> impl Iterator<Item = &Mutex<Shard>> {
         self.shards.iter()
+    }
+
+    /// [`Shard::overhead`] summed over the shards.
+    pub fn overhead(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(m, e), s| {
+            let (sm, se) = s.lock().overhead();
+            (m + sm, e + se)
+        })
     }
 
     /// (keys, keys with a TTL).

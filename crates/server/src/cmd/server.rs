@@ -217,6 +217,42 @@ static SLOWLOG: &[Command] = &[
 
 static MEMORY: &[Command] = &[
     cmd(
+        "malloc-stats",
+        2,
+        &[],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "4.0.0",
+        "Returns the allocator statistics.",
+        "",
+        memory_malloc_stats,
+    ),
+    cmd(
+        "purge",
+        2,
+        &[],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "4.0.0",
+        "Asks the allocator to release memory.",
+        "",
+        memory_purge,
+    ),
+    cmd(
+        "stats",
+        2,
+        &["loading", "stale"],
+        (0, 0, 0),
+        &["@slow"],
+        "server",
+        "4.0.0",
+        "Returns details about memory usage.",
+        "",
+        memory_stats,
+    ),
+    cmd(
         "usage",
         -3,
         &["readonly"],
@@ -458,12 +494,119 @@ fn memory_usage(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// `MEMORY STATS`: Redis's fields, from the allocator count (there are no
+/// allocator-internal figures: `allocator.*` repeat used_memory and RSS);
+/// client buffers, replication, AOF and script caches are zero here.
+fn memory_stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let node = ctx.node;
+    let total = shoal_store::alloc::allocated() as u64;
+    let peak = shoal_store::alloc::peak() as u64;
+    let startup = node.startup_allocated as u64;
+    let rss = crate::info::rss_bytes();
+    let mut dbs = Vec::new();
+    let mut keys = 0u64;
+    for i in 0..node.store.databases() {
+        let db = node.store.db(i);
+        let (count, _) = db.sizes();
+        if count > 0 {
+            keys += count as u64;
+            let (main, expires) = db.overhead();
+            dbs.push((i, main as u64, expires as u64));
+        }
+    }
+    let overhead = startup + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+    let net = total.saturating_sub(startup);
+    let dataset = total.saturating_sub(overhead);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    enum Figure {
+        Int(u64),
+        Float(f64),
+    }
+    use Figure::{Float, Int};
+    let head = [
+        ("peak.allocated", Int(peak)),
+        ("total.allocated", Int(total)),
+        ("startup.allocated", Int(startup)),
+        ("replication.backlog", Int(0)),
+        ("clients.slaves", Int(0)),
+        ("clients.normal", Int(0)),
+        ("cluster.links", Int(0)),
+        ("aof.buffer", Int(0)),
+        ("lua.caches", Int(0)),
+        ("functions.caches", Int(0)),
+    ];
+    let tail = [
+        ("overhead.total", Int(overhead)),
+        ("keys.count", Int(keys)),
+        (
+            "keys.bytes-per-key",
+            Int(net.checked_div(keys).unwrap_or(0)),
+        ),
+        ("dataset.bytes", Int(dataset)),
+        ("dataset.percentage", Float(ratio(dataset * 100, net))),
+        ("peak.percentage", Float(ratio(total * 100, peak))),
+        ("allocator.allocated", Int(total)),
+        ("allocator.active", Int(total)),
+        ("allocator.resident", Int(rss)),
+        ("allocator-fragmentation.ratio", Float(1.0)),
+        ("allocator-fragmentation.bytes", Int(0)),
+        ("allocator-rss.ratio", Float(ratio(rss, total))),
+        ("allocator-rss.bytes", Int(rss.saturating_sub(total))),
+        ("rss-overhead.ratio", Float(1.0)),
+        ("rss-overhead.bytes", Int(0)),
+        ("fragmentation", Float(ratio(rss, total))),
+        ("fragmentation.bytes", Int(rss.saturating_sub(total))),
+    ];
+    let out = &mut *ctx.out;
+    let put = |out: &mut shoal_proto::Reply, name: &str, v: &Figure| {
+        out.bulk(name.as_bytes());
+        match v {
+            Int(n) => out.int(*n as i64),
+            Float(f) => out.double(*f),
+        }
+    };
+    out.map(head.len() + dbs.len() + tail.len());
+    for (name, v) in &head {
+        put(out, name, v);
+    }
+    for (i, main, expires) in &dbs {
+        out.bulk(format!("db.{i}").as_bytes());
+        out.map(3);
+        put(out, "overhead.hashtable.main", &Int(*main));
+        put(out, "overhead.hashtable.expires", &Int(*expires));
+        put(out, "overhead.hashtable.slot-to-keys", &Int(0));
+    }
+    for (name, v) in &tail {
+        put(out, name, v);
+    }
+    Ok(())
+}
+
+/// `MEMORY MALLOC-STATS`: what Redis answers when not built with jemalloc.
+fn memory_malloc_stats(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.out
+        .verbatim(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+/// `MEMORY PURGE`: nothing to purge with the system allocator.
+fn memory_purge(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.out.ok();
+    Ok(())
+}
+
 /// `MEMORY HELP`
 fn memory_help(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     super::help(
         ctx,
         "MEMORY",
         &[
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    sampled up to <count> times (default: 5, 0 means sample all).",
