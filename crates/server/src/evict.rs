@@ -11,11 +11,12 @@
 //! refused with OOM only when eviction cannot get under the limit: the
 //! policy is `noeviction`, or no key is left that the policy may take.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use shoal_store::evict::{Policy, Pool, POOL_SIZE};
 use shoal_store::sketch::Sketch;
 use shoal_store::{now_ms, Rng};
@@ -49,10 +50,22 @@ struct Sampling {
 /// Rounds a database found empty is skipped for.
 const EMPTY_RECHECK: u64 = 64;
 
+thread_local! {
+    /// Each thread evicts through its own pool (fed by its own samples):
+    /// one shared pool made every writer on every core queue for it.
+    static SAMPLING: RefCell<Sampling> = RefCell::new(Sampling::default());
+    static RNG: RefCell<Rng> = RefCell::new(thread_rng());
+}
+
+/// A generator seeded differently on each thread.
+fn thread_rng() -> Rng {
+    use std::hash::BuildHasher;
+    let salt = std::collections::hash_map::RandomState::new().hash_one(std::thread::current().id());
+    Rng::new(Rng::from_time().next_u64() ^ salt)
+}
+
 /// Eviction state shared by every connection.
 pub struct Evictor {
-    pool: Mutex<Sampling>,
-    rng: Mutex<Rng>,
     /// Database the random policies try next (Redis's `next_db`).
     next_db: AtomicUsize,
     /// When the limit was first found exceeded, in ms since `epoch`, plus
@@ -82,8 +95,6 @@ const SKETCH_CHECK_EVERY: u64 = 256;
 impl Default for Evictor {
     fn default() -> Self {
         Evictor {
-            pool: Mutex::default(),
-            rng: Mutex::new(Rng::from_time()),
             next_db: AtomicUsize::new(0),
             exceeded_since: AtomicU64::new(0),
             exceeded_total_ms: AtomicU64::new(0),
@@ -211,18 +222,20 @@ pub fn record(node: &Node, command: &crate::command::Command, argv: &[bytes::Byt
     if !command.has_flag("denyoom") || node.hot.maxmemory.load(Ordering::Relaxed) == 0 {
         return;
     }
-    let Some(mut state) = node.evictor.pool.try_lock() else {
-        return;
-    };
     let now = now_ms();
-    for &i in &keys {
-        let estimate = sketch.estimate(&argv[i]);
-        if estimate <= 2 {
-            state
-                .pool
-                .offer(Policy::tinylfu_score(estimate, None, now), db, &argv[i]);
+    SAMPLING.with(|state| {
+        let Ok(mut state) = state.try_borrow_mut() else {
+            return;
+        };
+        for &i in &keys {
+            let estimate = sketch.estimate(&argv[i]);
+            if estimate <= 2 {
+                state
+                    .pool
+                    .offer(Policy::tinylfu_score(estimate, None, now), db, &argv[i]);
+            }
         }
-    }
+    });
 }
 
 /// Memory counted against `maxmemory`.
@@ -242,21 +255,26 @@ pub fn perform(node: &Node) -> Outcome {
         ev.mark_exceeded(false);
         return Outcome::Ok;
     }
-    ev.mark_exceeded(true);
     let policy = node.hot.policy();
     if policy == Policy::NoEviction {
+        ev.mark_exceeded(true);
         return Outcome::Fail;
     }
     let limit = time_limit(node.hot.maxmemory_eviction_tenacity.load(Ordering::Relaxed));
     let started = Instant::now();
     let mut evicted = 0u64;
+    // The exceeded-time clock starts only when a call cannot get back
+    // under the limit: the moment between a write and its own eviction is
+    // not worth a shared atomic on every write.
     while used() > max {
         if !evict_one(node, policy) {
+            ev.mark_exceeded(true);
             return Outcome::Fail;
         }
         evicted += 1;
         // Redis checks the clock every 16 keys.
         if evicted.is_multiple_of(16) && limit.is_some_and(|l| started.elapsed() >= l) {
+            ev.mark_exceeded(true);
             start_background(node);
             return Outcome::Running;
         }
@@ -324,11 +342,13 @@ fn perform_step(node: &Arc<Node>) -> Outcome {
 
 /// Evicts one key by `policy`; false if there is none it may take.
 fn evict_one(node: &Node, policy: Policy) -> bool {
+    SAMPLING.with_borrow_mut(|state| evict_one_with(node, policy, state))
+}
+
+fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
     let volatile = policy.volatile();
     let dbs = node.store.databases();
     let ev = &node.evictor;
-    let mut state = ev.pool.lock();
-    let state = &mut *state;
     state.empty.resize(dbs, false);
     state.rounds += 1;
     if state.policy != Some(policy) {
@@ -348,11 +368,11 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
                     continue;
                 }
                 let mut key = None;
-                node.store
-                    .db(db)
-                    .sample(1, volatile, &mut ev.rng.lock(), |k, _| {
-                        key = Some(k.to_vec())
-                    });
+                RNG.with_borrow_mut(|rng| {
+                    node.store
+                        .db(db)
+                        .sample(1, volatile, rng, |k, _| key = Some(k.to_vec()))
+                });
                 state.empty[db] = key.is_none();
                 if let Some(key) = key {
                     if node.store.db(db).evict(&key, volatile, |_| true) == Some(true) {
@@ -382,22 +402,21 @@ fn evict_one(node: &Node, policy: Policy) -> bool {
         let now = now_ms();
         let sample_dbs = |state: &mut Sampling, all: bool| {
             let mut sampled = 0;
-            let mut rng = ev.rng.lock();
-            for db in 0..dbs {
-                if state.empty[db] && !all {
-                    continue;
-                }
-                let mut found = 0;
-                let pool = &mut state.pool;
-                node.store
-                    .db(db)
-                    .sample(samples, volatile, &mut rng, |k, e| {
+            RNG.with_borrow_mut(|rng| {
+                for db in 0..dbs {
+                    if state.empty[db] && !all {
+                        continue;
+                    }
+                    let mut found = 0;
+                    let pool = &mut state.pool;
+                    node.store.db(db).sample(samples, volatile, rng, |k, e| {
                         found += 1;
                         pool.offer(score(k, e, now), db, k);
                     });
-                state.empty[db] = found == 0;
-                sampled += found;
-            }
+                    state.empty[db] = found == 0;
+                    sampled += found;
+                }
+            });
             sampled
         };
         let mut sampled = sample_dbs(state, recheck);
