@@ -100,12 +100,12 @@ impl Policy {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
     }
 
-    /// TinyLFU's victim score from the sketch's estimate (0..=15) and the
+    /// TinyLFU's victim score from the sketch's estimate (0..=`sketch::MAX`) and the
     /// entry's LRU clock (`None` for a key just written): lower frequency
     /// first, then longer idle.
     pub fn tinylfu_score(estimate: u8, access: Option<u32>, now_ms: u64) -> u64 {
         let idle = access.map_or(0, |a| lru_clock(now_ms).saturating_sub(a));
-        (u64::from(15u8.saturating_sub(estimate)) << 32) | u64::from(idle)
+        (u64::from(crate::sketch::MAX.saturating_sub(estimate)) << 32) | u64::from(idle)
     }
 
     /// How good a victim `entry` is: higher goes first. LRU: idle

@@ -11,7 +11,7 @@
 //! | [`keyspace`] | [`Store`] → [`Db`] → [`Shard`]: locking, lazy and active expiry, stats |
 //! | [`lfu`]      | Redis's logarithmic LFU counter                             |
 //! | [`evict`]    | `maxmemory-policy` values, victim scores and the eviction pool |
-//! | [`sketch`]   | TinyLFU's frequency sketch (count-min, 4-bit counters, aging) |
+//! | [`sketch`]   | TinyLFU's frequency sketch (count-min, 8-bit counters, aging) |
 //! | [`hll`]      | HyperLogLog strings, byte-compatible with Redis 7.0 (PFADD/PFCOUNT/PFMERGE) |
 //! | [`packed`]   | [`Packed`]: short strings in one buffer (small collections)  |
 //! | [`intset`]   | [`IntSet`]: sorted integers at 2, 4 or 8 bytes each (Redis's intset) |
