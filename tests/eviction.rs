@@ -282,4 +282,47 @@ fn memory_stats_agree_with_info() {
     assert!(field("dataset.bytes") > 1_000_000, "1,000 values of 1 kB");
     assert!(field("peak.allocated") >= total);
     assert_eq!(r.call("MEMORY PURGE"), "+OK\r\n");
+    // As a Redis built without jemalloc answers.
+    assert_eq!(
+        r.call("MEMORY MALLOC-STATS"),
+        "$45\r\nStats not supported for the current allocator\r\n"
+    );
+    assert_eq!(
+        r.call("MEMORY STATS x"),
+        "-ERR wrong number of arguments for 'memory|stats' command\r\n"
+    );
+}
+
+/// The eviction settings: Redis's ranges and errors; shoal's own policy
+/// is accepted but Redis's error text lists only Redis's eight.
+#[test]
+fn eviction_settings_take_redis_values_and_errors() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(
+        r.call("CONFIG SET maxmemory-eviction-tenacity 100"),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        r.call("CONFIG SET maxmemory-eviction-tenacity 101"),
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-eviction-tenacity') - argument must be between 0 and 100 inclusive\r\n"
+    );
+    assert_eq!(
+        r.call("CONFIG SET maxmemory-policy ALLKEYS-TINYLFU"),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        r.call("CONFIG GET maxmemory-policy"),
+        "*2\r\n$16\r\nmaxmemory-policy\r\n$15\r\nallkeys-tinylfu\r\n"
+    );
+    assert_eq!(
+        r.call("CONFIG SET maxmemory-policy lru"),
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction\r\n"
+    );
+    // tinylfu keeps the LRU clock: OBJECT FREQ is refused as under LRU.
+    assert_eq!(r.call("SET k v"), "+OK\r\n");
+    assert!(r
+        .call("OBJECT FREQ k")
+        .starts_with("-ERR An LFU maxmemory policy is not selected"));
+    assert_eq!(r.call("OBJECT IDLETIME k"), ":0\r\n");
 }

@@ -41,7 +41,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let hot = &self.node.hot;
-        entry.access = if hot.lfu.load(Ordering::Relaxed) {
+        entry.access = if hot.policy().lfu() {
             let random = (self.conn.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
             shoal_store::lfu::touch(
                 entry.access,
@@ -76,7 +76,7 @@ impl<'a> Ctx<'a> {
     /// A new entry holding `value`, its access field set for the policy in force.
     pub fn entry(&self, value: shoal_store::Value) -> shoal_store::Entry {
         let mut e = shoal_store::Entry::new(value, self.now);
-        if self.node.hot.lfu.load(Ordering::Relaxed) {
+        if self.node.hot.policy().lfu() {
             e.access = shoal_store::lfu::init(self.now);
         }
         e

@@ -541,10 +541,6 @@ impl Config {
         }
         Ok(())
     }
-
-    pub fn is_lfu(&self) -> bool {
-        self.maxmemory_policy.ends_with("-lfu")
-    }
 }
 
 fn int(v: &str, min: i64, max: i64) -> Result<i64, String> {

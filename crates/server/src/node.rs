@@ -50,7 +50,6 @@ pub struct HotConfig {
     pub maxmemory_policy: AtomicU8,
     pub maxmemory_samples: AtomicU64,
     pub maxmemory_eviction_tenacity: AtomicU64,
-    pub lfu: AtomicBool,
     pub lfu_log_factor: AtomicU64,
     pub lfu_decay_time: AtomicU64,
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
@@ -74,7 +73,6 @@ impl HotConfig {
             .store(c.maxmemory_samples, Ordering::Relaxed);
         self.maxmemory_eviction_tenacity
             .store(c.maxmemory_eviction_tenacity, Ordering::Relaxed);
-        self.lfu.store(c.is_lfu(), Ordering::Relaxed);
         self.lfu_log_factor
             .store(c.lfu_log_factor, Ordering::Relaxed);
         self.lfu_decay_time

@@ -110,7 +110,7 @@ impl List {
     pub fn insert(&mut self, i: usize, item: &[u8]) {
         match self {
             List::Small(p) => {
-                let pos = p.iter().nth(i).map_or(p.bytes(), |s| s.span.0);
+                let pos = p.iter().nth(i).map_or(p.heap_bytes(), |s| s.span.0);
                 p.insert_at(pos, item);
                 self.grow_if_needed();
             }
@@ -231,7 +231,7 @@ impl List {
 
     fn grow_if_needed(&mut self) {
         if let List::Small(p) = self {
-            if p.bytes() > SMALL_MAX_BYTES {
+            if p.heap_bytes() > SMALL_MAX_BYTES {
                 let items: VecDeque<Box<[u8]>> = p.iter().map(|s| Box::from(s.data)).collect();
                 *self = List::Large(Box::new(items));
             }

@@ -162,11 +162,6 @@ impl Packed {
         });
     }
 
-    /// Bytes of the buffer (what a small collection's size limits compare).
-    pub fn bytes(&self) -> usize {
-        self.buf.len()
-    }
-
     /// The entry equal to `item`, if any.
     pub fn find(&self, item: &[u8]) -> Option<Slot<'_>> {
         self.iter().find(|s| s.data == item)

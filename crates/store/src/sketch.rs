@@ -73,11 +73,6 @@ impl Sketch {
         self.width
     }
 
-    /// Bytes it holds.
-    pub fn heap_bytes(&self) -> usize {
-        self.counters.len()
-    }
-
     fn slots(&self, key: &[u8]) -> [usize; ROWS] {
         let h = hash(key);
         let mask = self.width - 1;

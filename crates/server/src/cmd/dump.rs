@@ -212,7 +212,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         entry.access = clock.saturating_sub(u32::try_from(seconds).unwrap_or(u32::MAX));
     }
     if let Some(f) = freq {
-        if ctx.node.hot.lfu.load(std::sync::atomic::Ordering::Relaxed) {
+        if ctx.node.hot.policy().lfu() {
             entry.access = (entry.access & !0xff) | f as u32;
         }
     }

@@ -588,7 +588,7 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `OBJECT FREQ key`
 fn object_freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     with_object(ctx, &argv[2], |ctx, e| {
-        if !ctx.node.config.read().is_lfu() {
+        if !ctx.node.hot.policy().lfu() {
             return Err(CmdError::other("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
         let decay = ctx
@@ -606,7 +606,7 @@ fn object_freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `OBJECT IDLETIME key`
 fn object_idletime(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     with_object(ctx, &argv[2], |ctx, e| {
-        if ctx.node.config.read().is_lfu() {
+        if ctx.node.hot.policy().lfu() {
             return Err(CmdError::other("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
         let now = shoal_store::keyspace::lru_clock(ctx.now);
