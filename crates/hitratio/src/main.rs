@@ -173,6 +173,8 @@ struct Run {
     hits: u64,
     counted: u64,
     evicted: u64,
+    /// Keys cached at the end (DBSIZE).
+    keys: u64,
     /// used_memory at the end minus used_memory when empty.
     used: u64,
     errors: u64,
@@ -243,6 +245,10 @@ fn run(
         hits,
         counted: (requests.len() - warmup) as u64,
         evicted: c.info("evicted_keys")?,
+        keys: match c.call(&["DBSIZE"])? {
+            Reply::Int(n) => n.max(0) as u64,
+            other => return Err(std::io::Error::other(format!("DBSIZE: {other:?}"))),
+        },
         used: c.info("used_memory")?.saturating_sub(idle),
         errors,
         seconds,
@@ -265,8 +271,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("| stream | budget | server | policy | hit ratio | of optimum | evicted keys | data MB / budget MB | errors | kreq/s |");
-    println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("| stream | budget | server | policy | hit ratio | of optimum | evicted keys | keys held | data MB / budget MB | errors | kreq/s |");
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (r, row) in rows(&o).iter().enumerate() {
         let stream = workload::stream(row.shape, row.universe, o.requests, o.seed + r as u64);
         let warmup = stream.requests.len() / 4;
@@ -276,7 +282,7 @@ fn main() -> ExitCode {
         let opt = belady::hits(&stream.requests, warmup, budget, |id| cost(row.sizes, id));
         let opt_ratio = opt as f64 / counted as f64;
         println!(
-            "| {} | {} | (Bélády) | optimum | {:.2}% | 1.00 | | | | |",
+            "| {} | {} | (Bélády) | optimum | {:.2}% | 1.00 | | | | | |",
             row.stream,
             row.budget,
             opt_ratio * 100.0
@@ -287,13 +293,14 @@ fn main() -> ExitCode {
                     Ok(run) => {
                         let ratio = run.hits as f64 / run.counted as f64;
                         println!(
-                            "| {} | {} | {} | {policy} | {:.2}% | {:.2} | {} | {:.1} / {:.1} | {} | {:.0} |",
+                            "| {} | {} | {} | {policy} | {:.2}% | {:.2} | {} | {} | {:.1} / {:.1} | {} | {:.0} |",
                             row.stream,
                             row.budget,
                             t.name,
                             ratio * 100.0,
                             if opt_ratio > 0.0 { ratio / opt_ratio } else { 0.0 },
                             run.evicted,
+                            run.keys,
                             run.used as f64 / 1e6,
                             budget as f64 / 1e6,
                             run.errors,

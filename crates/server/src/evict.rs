@@ -84,10 +84,10 @@ pub struct Evictor {
 
 /// Keys a sketch is sized for at least (16 kB).
 const SKETCH_MIN_KEYS: usize = 4096;
-/// Sketch width per key held: 4 (16 bytes a key) keeps frequencies for 40
-/// accesses per cached key before aging halves them. Chosen by
-/// bench/hitratio.sh: 1 forgot too fast for Zipf streams, 16 adapted too
-/// slowly to a shifting hot set.
+/// Sketch width per key held: 4 (16 bytes a key, counted in used_memory)
+/// keeps frequencies for 160 accesses per cached key before aging halves
+/// them. Chosen by bench/hitratio.sh: 2 and 3 collided too often at a 1%
+/// budget; 8 cost more memory than its accuracy won back.
 const SKETCH_KEYS_FACTOR: usize = 4;
 /// Eviction rounds between checks that the sketch still fits the keyspace.
 const SKETCH_CHECK_EVERY: u64 = 256;
@@ -184,17 +184,23 @@ impl Evictor {
             .clone()
     }
 
-    /// Remakes the sketch when the keyspace (`keys` keys) has outgrown it
-    /// or shrunk to a quarter of it: TinyLFU sizes its sketch, and so its
-    /// aging period (ten times the width), by what the cache holds, so the
-    /// counters separate the keys that compete for a place.
+    /// Drops the sketch (FLUSHALL): its memory is freed and counting
+    /// starts again from nothing.
+    pub fn forget_frequencies(&self) {
+        *self.sketch.write() = None;
+    }
+
+    /// Remakes the sketch when it is off by more than a quarter below or a
+    /// half above the size the keyspace (`keys` keys) calls for: TinyLFU
+    /// sizes its sketch, and so its aging period, by what the cache holds,
+    /// so the counters separate the keys that compete for a place.
     fn fit_sketch(&self, keys: usize) {
         let keys = keys.saturating_mul(SKETCH_KEYS_FACTOR).max(SKETCH_MIN_KEYS);
         let misfit = self
             .sketch
             .read()
             .as_ref()
-            .is_some_and(|s| s.width() < keys || s.width() > 4 * keys);
+            .is_some_and(|s| 4 * s.width() < 3 * keys || 2 * s.width() > 3 * keys);
         if misfit {
             let mut slot = self.sketch.write();
             let resized = slot.as_ref().map(|s| s.resized(keys));
@@ -463,5 +469,22 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
 fn signal(node: &Node, db: usize, key: &[u8]) {
     if node.watches.active() {
         node.watches.touch(db, key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flushall_forgets_frequencies() {
+        let ev = Evictor::default();
+        for _ in 0..3 {
+            ev.sketch().increment(b"k");
+        }
+        assert_eq!(ev.sketch().estimate(b"k"), 3);
+        ev.forget_frequencies();
+        assert!(ev.sketch.read().is_none());
+        assert_eq!(ev.sketch().estimate(b"k"), 0);
     }
 }

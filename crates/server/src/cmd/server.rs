@@ -387,6 +387,8 @@ fn flushall(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for i in 0..store.databases() {
         store.db(i).flush();
     }
+    // An empty keyspace starts over: the frequencies were of keys gone.
+    ctx.node.evictor.forget_frequencies();
     ctx.out.ok();
     Ok(())
 }
