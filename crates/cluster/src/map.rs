@@ -11,7 +11,7 @@ use crate::ring::{self, Member};
 use crate::slot::SLOTS;
 
 /// A cluster member.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     /// 40 hex characters, as Redis Cluster node ids.
     pub id: String,
@@ -25,7 +25,7 @@ pub struct Node {
 }
 
 /// One change to the map, as written to the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     /// A node joins (or rejoins with new addresses or weight).
     Join(Node),
@@ -38,7 +38,7 @@ pub enum Change {
 }
 
 /// Members, slot owners and the config epoch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShardMap {
     /// Bumped by every change that changed something.
     pub epoch: u64,

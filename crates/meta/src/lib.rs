@@ -3,10 +3,16 @@
 //! | module       | job                                                             |
 //! |--------------|-----------------------------------------------------------------|
 //! | [`log_file`] | the Raft log on disk: fsynced appends, torn tails cut on open, truncate and purge |
+//! | [`log_store`] | openraft's `RaftLogStorage` over it, with the vote and purge/commit marks |
+//! | [`state_machine`] | the applied shard map, with snapshots on disk |
+//! | [`types`]    | what the log carries ([`types::Request`]) and openraft's type configuration |
 //!
 //! Owns what must survive a crash (DESIGN.md §5); never holds cache values.
 
 pub mod log_file;
+pub mod log_store;
+pub mod state_machine;
+pub mod types;
 
 /// Everything that can go wrong in the metadata group.
 #[derive(Debug, thiserror::Error)]
@@ -17,4 +23,8 @@ pub enum Error {
     TooLarge(usize),
     #[error("log index {got} appended where {expected} was due")]
     Gap { expected: u64, got: u64 },
+    #[error("encoding: {0}")]
+    Encode(serde_json::Error),
+    #[error("decoding what is on disk: {0}")]
+    Decode(serde_json::Error),
 }

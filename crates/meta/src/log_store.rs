@@ -1,0 +1,264 @@
+//! [`LogStore`]: openraft's log storage over [`LogFile`], plus the vote,
+//! the last purged and the committed log id in a small state file.
+//!
+//! Every entry is on disk (fsynced) before openraft hears it was
+//! appended, and a vote is on disk before it is acknowledged. The log of
+//! the metadata group is small (shard-map changes and locks), so entries
+//! are also kept in memory for reads; a purge trims both.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{RaftLogId, RaftLogReader, StorageIOError};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::log_file::{write_atomic, LogFile};
+use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+use crate::Error;
+
+/// What survives beside the entries.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Persisted {
+    vote: Option<Vote>,
+    last_purged: Option<LogId>,
+    committed: Option<LogId>,
+}
+
+struct Inner {
+    state_path: PathBuf,
+    file: LogFile,
+    entries: BTreeMap<u64, Entry>,
+    state: Persisted,
+}
+
+impl Inner {
+    fn persist(&self) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(&self.state).map_err(Error::Encode)?;
+        write_atomic(&self.state_path, &bytes)
+    }
+}
+
+/// The metadata group's log. Cheap to clone: clones share one log.
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn write_err(e: impl std::error::Error + 'static) -> StorageError {
+    StorageIOError::write_logs(openraft::AnyError::new(&e)).into()
+}
+
+impl LogStore {
+    /// Opens the log in `dir` (created if missing), cutting a torn tail.
+    pub fn open(dir: &Path) -> Result<LogStore, Error> {
+        std::fs::create_dir_all(dir)?;
+        let state_path = dir.join("raft.state");
+        let state: Persisted = match std::fs::read(&state_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(Error::Decode)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Persisted::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let opened = LogFile::open(&dir.join("raft.log"))?;
+        let mut entries = BTreeMap::new();
+        for (index, payload) in &opened.records {
+            let entry: Entry = serde_json::from_slice(payload).map_err(Error::Decode)?;
+            entries.insert(*index, entry);
+        }
+        let mut file = opened.log;
+        // A crash between recording a purge and rewriting the file leaves
+        // purged entries in it: finish the purge.
+        if let Some(purged) = state.last_purged {
+            entries.retain(|&i, _| i > purged.index);
+            file.purge(purged.index)?;
+        }
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                state_path,
+                file,
+                entries,
+                state,
+            })),
+        })
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let inner = self.inner.lock();
+        Ok(inner.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let inner = self.inner.lock();
+        let last_purged_log_id = inner.state.last_purged;
+        let last_log_id = inner
+            .entries
+            .values()
+            .next_back()
+            .map(|e| *e.get_log_id())
+            .or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        let mut inner = self.inner.lock();
+        inner.state.vote = Some(*vote);
+        inner
+            .persist()
+            .map_err(|e| StorageIOError::write_vote(openraft::AnyError::new(&e)).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        Ok(self.inner.lock().state.vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        let mut inner = self.inner.lock();
+        inner.state.committed = committed;
+        inner.persist().map_err(write_err)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.inner.lock().state.committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut inner = self.inner.lock();
+        let mut encoded = Vec::new();
+        let mut batch = Vec::new();
+        for entry in entries {
+            encoded.push((
+                entry.get_log_id().index,
+                serde_json::to_vec(&entry).map_err(write_err)?,
+            ));
+            batch.push(entry);
+        }
+        let written = inner
+            .file
+            .append(encoded.iter().map(|(i, p)| (*i, p.as_slice())));
+        match written {
+            Ok(()) => {
+                for entry in batch {
+                    inner.entries.insert(entry.get_log_id().index, entry);
+                }
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                Err(write_err(e))
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let mut inner = self.inner.lock();
+        inner.file.truncate(log_id.index).map_err(write_err)?;
+        inner.entries.split_off(&log_id.index);
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let mut inner = self.inner.lock();
+        inner.state.last_purged = Some(log_id);
+        inner.persist().map_err(write_err)?;
+        inner.file.purge(log_id.index).map_err(write_err)?;
+        inner.entries.retain(|&i, _| i > log_id.index);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::storage::RaftLogStorageExt;
+    use openraft::{CommittedLeaderId, EntryPayload};
+    use shoal_cluster::map::Change;
+
+    use super::*;
+    use crate::types::Request;
+
+    fn entry(term: u64, index: u64) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
+            payload: EntryPayload::Normal(Request::Map(Change::Leave {
+                id: format!("n{index}"),
+            })),
+        }
+    }
+
+    fn indexes(entries: &[Entry]) -> Vec<u64> {
+        entries.iter().map(|e| e.log_id.index).collect()
+    }
+
+    #[tokio::test]
+    async fn log_vote_and_purge_survive_a_restart_and_a_torn_tail_is_cut() {
+        let dir = std::env::temp_dir().join(format!("shoal-meta-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let mut log = LogStore::open(&dir).expect("open");
+            log.blocking_append((1..=6).map(|i| entry(1, i)))
+                .await
+                .expect("append");
+            log.save_vote(&Vote::new(3, 2)).await.expect("vote");
+            log.purge(LogId::new(CommittedLeaderId::new(1, 1), 2))
+                .await
+                .expect("purge");
+            log.truncate(LogId::new(CommittedLeaderId::new(1, 1), 6))
+                .await
+                .expect("truncate");
+        }
+        // A crash in the middle of writing entry 6 again: half of it on disk.
+        let path = dir.join("raft.log");
+        let whole = std::fs::read(&path).expect("read");
+        let full = serde_json::to_vec(&entry(2, 6)).expect("encode");
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&(full.len() as u32).to_le_bytes());
+        torn.extend_from_slice(&[0xAB; 9]);
+        std::fs::write(&path, &torn).expect("write");
+
+        let mut log = LogStore::open(&dir).expect("reopen");
+        assert_eq!(std::fs::read(&path).expect("read"), whole);
+        assert_eq!(log.read_vote().await.expect("vote"), Some(Vote::new(3, 2)));
+        let state = log.get_log_state().await.expect("state");
+        assert_eq!(state.last_purged_log_id.map(|l| l.index), Some(2));
+        assert_eq!(state.last_log_id.map(|l| l.index), Some(5));
+        let entries = log.try_get_log_entries(0..100).await.expect("read");
+        assert_eq!(indexes(&entries), [3, 4, 5]);
+        assert_eq!(entries[0], entry(1, 3));
+        // And it goes on from there.
+        log.blocking_append([entry(2, 6)]).await.expect("append");
+        drop(log);
+        let mut log = LogStore::open(&dir).expect("reopen");
+        let entries = log.try_get_log_entries(0..100).await.expect("read");
+        assert_eq!(indexes(&entries), [3, 4, 5, 6]);
+        assert_eq!(entries[3], entry(2, 6));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
