@@ -4,6 +4,8 @@
 //! |--------------|-----------------------------------------------------------------|
 //! | [`log_file`] | the Raft log on disk: fsynced appends, torn tails cut on open, truncate and purge |
 //! | [`log_store`] | openraft's `RaftLogStorage` over it, with the vote and purge/commit marks |
+//! | [`network`]  | the cluster bus: openraft's RPCs as length-prefixed JSON frames over TCP |
+//! | [`node`]     | one member of the group: Raft node, stores, bus listener |
 //! | [`state_machine`] | the applied shard map, with snapshots on disk |
 //! | [`types`]    | what the log carries ([`types::Request`]) and openraft's type configuration |
 //!
@@ -11,6 +13,8 @@
 
 pub mod log_file;
 pub mod log_store;
+pub mod network;
+pub mod node;
 pub mod state_machine;
 pub mod types;
 
@@ -27,4 +31,6 @@ pub enum Error {
     Encode(serde_json::Error),
     #[error("decoding what is on disk: {0}")]
     Decode(serde_json::Error),
+    #[error("raft: {0}")]
+    Raft(String),
 }

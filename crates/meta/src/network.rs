@@ -1,0 +1,222 @@
+//! The cluster bus: openraft's RPCs between nodes over TCP.
+//!
+//! Each message is one frame, `len: u32` (little endian) then that many
+//! bytes of JSON. A peer's frame over [`MAX_FRAME`] or that does not parse
+//! closes its connection: bad peer input costs one connection, never the
+//! node. The sending side keeps one connection per peer, makes it again
+//! on the next RPC after any failure (openraft retries with its own
+//! backoff), and bounds every RPC by openraft's per-RPC timeout.
+
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::{BasicNode, Raft};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::types::{NodeId, TypeConfig};
+
+/// Largest frame accepted (a snapshot of the shard map and locks is far
+/// smaller).
+pub const MAX_FRAME: usize = 64 << 20;
+
+#[derive(Serialize, Deserialize)]
+enum Rpc {
+    Append(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    Snapshot(InstallSnapshotRequest<TypeConfig>),
+}
+
+type SnapshotResult =
+    Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>;
+
+#[derive(Serialize, Deserialize)]
+enum Reply {
+    Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    Snapshot(SnapshotResult),
+}
+
+async fn write_frame(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(body.len()).map_err(|_| std::io::Error::other("frame too large"))?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(body);
+    stream.write_all(&frame).await
+}
+
+async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other(format!("frame of {len} bytes")));
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await?;
+    Ok(body)
+}
+
+/// Answers peers' RPCs on `listener` for `raft` until the task is dropped.
+pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(answer(stream, raft.clone()));
+    }
+}
+
+async fn answer(mut stream: TcpStream, raft: Raft<TypeConfig>) {
+    while let Ok(body) = read_frame(&mut stream).await {
+        let Ok(rpc) = serde_json::from_slice::<Rpc>(&body) else {
+            return;
+        };
+        let reply = match rpc {
+            Rpc::Append(r) => Reply::Append(raft.append_entries(r).await),
+            Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),
+            Rpc::Snapshot(r) => Reply::Snapshot(raft.install_snapshot(r).await),
+        };
+        let Ok(bytes) = serde_json::to_vec(&reply) else {
+            return;
+        };
+        if write_frame(&mut stream, &bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Makes a [`Peer`] per target node.
+#[derive(Clone, Default)]
+pub struct Network;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Peer {
+        Peer {
+            target,
+            addr: node.addr.clone(),
+            stream: None,
+        }
+    }
+}
+
+/// One peer's connection, made on demand.
+pub struct Peer {
+    target: NodeId,
+    addr: String,
+    stream: Option<TcpStream>,
+}
+
+/// How an exchange failed: the peer could not be reached, or the
+/// connection broke (or timed out) during the exchange.
+enum Failure {
+    Unreachable(std::io::Error),
+    Network(std::io::Error),
+}
+
+impl Peer {
+    async fn exchange(&mut self, rpc: &Rpc, ttl: Duration) -> Result<Reply, Failure> {
+        let body = serde_json::to_vec(rpc).map_err(|e| Failure::Network(e.into()))?;
+        let result = tokio::time::timeout(ttl, async {
+            if self.stream.is_none() {
+                let s = TcpStream::connect(&self.addr)
+                    .await
+                    .map_err(Failure::Unreachable)?;
+                let _ = s.set_nodelay(true);
+                self.stream = Some(s);
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(Failure::Unreachable(std::io::Error::other("no connection")));
+            };
+            write_frame(stream, &body).await.map_err(Failure::Network)?;
+            let reply = read_frame(stream).await.map_err(Failure::Network)?;
+            serde_json::from_slice::<Reply>(&reply).map_err(|e| Failure::Network(e.into()))
+        })
+        .await;
+        let outcome = match result {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Network(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "RPC timed out",
+            ))),
+        };
+        if outcome.is_err() {
+            // The stream may hold half a frame: start clean next time.
+            self.stream = None;
+        }
+        outcome
+    }
+
+    fn rpc_error<E: std::error::Error>(&self, f: Failure) -> RPCError<NodeId, BasicNode, E> {
+        match f {
+            Failure::Unreachable(e) => RPCError::Unreachable(Unreachable::new(&e)),
+            Failure::Network(e) => RPCError::Network(NetworkError::new(&e)),
+        }
+    }
+
+    // The error type is openraft's, as RaftNetwork's methods return it.
+    #[allow(clippy::result_large_err)]
+    fn remote<T, E: std::error::Error>(
+        &self,
+        r: Result<T, E>,
+    ) -> Result<T, RPCError<NodeId, BasicNode, E>> {
+        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+fn mismatch() -> std::io::Error {
+    std::io::Error::other("reply does not match the request")
+}
+
+impl RaftNetwork<TypeConfig> for Peer {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.exchange(&Rpc::Append(rpc), option.hard_ttl()).await {
+            Ok(Reply::Append(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
+            Err(f) => Err(self.rpc_error(f)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.exchange(&Rpc::Vote(rpc), option.hard_ttl()).await {
+            Ok(Reply::Vote(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
+            Err(f) => Err(self.rpc_error(f)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        match self.exchange(&Rpc::Snapshot(rpc), option.hard_ttl()).await {
+            Ok(Reply::Snapshot(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
+            Err(f) => Err(self.rpc_error(f)),
+        }
+    }
+}
