@@ -24,6 +24,20 @@ pub struct Node {
     pub healthy: bool,
 }
 
+impl Node {
+    /// Node `n` of a cluster on one machine: id `n` in 40 hex digits,
+    /// client port 7000 + n, bus port 17000 + n, weight 1, healthy.
+    pub fn loopback(n: u16) -> Node {
+        Node {
+            id: format!("{n:040x}"),
+            addr: format!("127.0.0.1:{}", 7000 + u32::from(n)),
+            bus: format!("127.0.0.1:{}", 17000 + u32::from(n)),
+            weight: 1,
+            healthy: true,
+        }
+    }
+}
+
 /// One change to the map, as written to the log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
@@ -177,13 +191,7 @@ mod tests {
     use super::*;
 
     fn node(i: usize) -> Node {
-        Node {
-            id: format!("{i:040x}"),
-            addr: format!("127.0.0.1:{}", 7000 + i),
-            bus: format!("127.0.0.1:{}", 17000 + i),
-            weight: 1,
-            healthy: true,
-        }
+        Node::loopback(i as u16)
     }
 
     fn map(n: usize) -> ShardMap {

@@ -105,13 +105,7 @@ mod tests {
     use super::*;
 
     fn member(i: u64) -> Node {
-        Node {
-            id: format!("{i:040x}"),
-            addr: format!("127.0.0.1:{}", 7000 + i),
-            bus: format!("127.0.0.1:{}", 17000 + i),
-            weight: 1,
-            healthy: true,
-        }
+        Node::loopback(i as u16)
     }
 
     /// Polls `done` until it holds or `limit` passes.

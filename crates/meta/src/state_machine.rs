@@ -235,15 +235,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let guard = TempDir(dir.clone());
         let mut sm = StateMachine::open(&dir).expect("open");
-        let join = |index: u64, i: u64| RaftEntry::<TypeConfig> {
+        let join = |index: u64, i: u16| RaftEntry::<TypeConfig> {
             log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-            payload: EntryPayload::Normal(Request::Map(Change::Join(Node {
-                id: format!("{i:040x}"),
-                addr: format!("127.0.0.1:{}", 7000 + i),
-                bus: format!("127.0.0.1:{}", 17000 + i),
-                weight: 1,
-                healthy: true,
-            }))),
+            payload: EntryPayload::Normal(Request::Map(Change::Join(Node::loopback(i)))),
         };
         let replies = sm
             .apply([join(1, 1), join(2, 2), join(3, 2)])
