@@ -129,6 +129,78 @@ mod tests {
         (node, BasicNode { addr })
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
+        let root: PathBuf =
+            std::env::temp_dir().join(format!("shoal-meta-restart-all-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let limit = Duration::from_secs(10);
+        let mut nodes = Vec::new();
+        let mut voters = BTreeMap::new();
+        for id in 1..=3 {
+            let (n, addr) = start(id, &root).await;
+            voters.insert(id, addr);
+            nodes.push(n);
+        }
+        nodes[0].bootstrap(voters.clone()).await.expect("bootstrap");
+        assert!(eventually(limit, || nodes.iter().all(|n| n.leader().is_some())).await);
+        let leader = nodes[0].leader().expect("leader");
+        let at = nodes.iter().position(|n| n.id == leader).expect("member");
+        for i in 1..=3 {
+            nodes[at]
+                .write(Request::Map(Change::Join(member(i))))
+                .await
+                .expect("write");
+        }
+        nodes[at]
+            .write(Request::Map(Change::Fail { id: member(3).id }))
+            .await
+            .expect("write");
+        assert!(eventually(limit, || nodes.iter().all(|n| n.map().epoch == 4)).await);
+        let before = nodes[0].map();
+        for n in nodes.drain(..) {
+            n.shutdown().await;
+        }
+        // Every node again, from its directory, on its old bus address.
+        for (id, addr) in &voters {
+            let bus = TcpListener::bind(&addr.addr).await.expect("rebind");
+            let n = MetaNode::start(*id, &root.join(id.to_string()), bus, default_config())
+                .await
+                .expect("restart");
+            nodes.push(n);
+        }
+        assert!(eventually(limit, || nodes.iter().all(|n| n.leader().is_some())).await);
+        assert!(eventually(limit, || nodes.iter().all(|n| n.map() == before)).await);
+        let members = nodes[0].raft.metrics().borrow().membership_config.clone();
+        let ids: Vec<u64> = members.voter_ids().collect();
+        assert_eq!(ids, [1, 2, 3]);
+        // And the group works: a write goes through whoever leads now.
+        let mut written = None;
+        let start = Instant::now();
+        while written.is_none() && start.elapsed() < limit {
+            for n in &nodes {
+                if let Ok(r) = n
+                    .write(Request::Map(Change::Recover { id: member(3).id }))
+                    .await
+                {
+                    written = Some(r);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            written,
+            Some(Response {
+                epoch: 5,
+                changed: true
+            })
+        );
+        for n in nodes {
+            n.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[tokio::test]
     async fn a_one_node_group_writes_and_shrugs_off_garbage_on_its_bus() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
