@@ -129,12 +129,11 @@ mod tests {
         (node, BasicNode { addr })
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
-        let root: PathBuf =
-            std::env::temp_dir().join(format!("shoal-meta-restart-all-{}", std::process::id()));
+    /// Three nodes under a fresh `name` directory, bootstrapped, each
+    /// knowing the leader.
+    async fn group(name: &str) -> (PathBuf, Vec<MetaNode>, BTreeMap<NodeId, BasicNode>) {
+        let root = std::env::temp_dir().join(format!("shoal-meta-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let limit = Duration::from_secs(10);
         let mut nodes = Vec::new();
         let mut voters = BTreeMap::new();
         for id in 1..=3 {
@@ -143,7 +142,15 @@ mod tests {
             nodes.push(n);
         }
         nodes[0].bootstrap(voters.clone()).await.expect("bootstrap");
+        let limit = Duration::from_secs(10);
         assert!(eventually(limit, || nodes.iter().all(|n| n.leader().is_some())).await);
+        (root, nodes, voters)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
+        let limit = Duration::from_secs(10);
+        let (root, mut nodes, voters) = group("restart-all").await;
         let leader = nodes[0].leader().expect("leader");
         let at = nodes.iter().position(|n| n.id == leader).expect("member");
         for i in 1..=3 {
@@ -247,19 +254,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn three_nodes_agree_on_the_map_and_survive_losing_the_leader() {
-        let root: PathBuf =
-            std::env::temp_dir().join(format!("shoal-meta-group-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        let mut nodes = Vec::new();
-        let mut voters = BTreeMap::new();
-        for id in 1..=3 {
-            let (n, addr) = start(id, &root).await;
-            voters.insert(id, addr);
-            nodes.push(n);
-        }
-        nodes[0].bootstrap(voters).await.expect("bootstrap");
         let limit = Duration::from_secs(10);
-        assert!(eventually(limit, || nodes.iter().all(|n| n.leader().is_some())).await);
+        let (root, mut nodes, _) = group("group").await;
         let leader = nodes[0].leader().expect("leader");
         let at = nodes
             .iter()
