@@ -7,6 +7,8 @@
 //! on the next RPC after any failure (openraft retries with its own
 //! backoff), and bounds every RPC by openraft's per-RPC timeout.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -18,6 +20,7 @@ use openraft::raft::{
     VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, Raft};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -65,15 +68,19 @@ async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// Answers peers' RPCs on `listener` for `raft` until the task is dropped.
+/// Answers peers' RPCs on `listener` for `raft` until the task is dropped;
+/// dropping it also closes every connection it accepted, as a process exit
+/// would (a peer must not go on talking to a stopped node).
 pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(answer(stream, raft.clone()));
+        connections.spawn(answer(stream, raft.clone()));
     }
 }
 
@@ -96,15 +103,53 @@ async fn answer(mut stream: TcpStream, raft: Raft<TypeConfig>) {
     }
 }
 
-/// Makes a [`Peer`] per target node.
+/// Links cut on purpose, for fault tests: a cut pair cannot reach each
+/// other in either direction.
+#[derive(Default)]
+pub struct Faults {
+    cut: Mutex<HashSet<(NodeId, NodeId)>>,
+}
+
+impl Faults {
+    pub fn cut(&self, a: NodeId, b: NodeId) {
+        let mut cut = self.cut.lock();
+        cut.insert((a, b));
+        cut.insert((b, a));
+    }
+
+    pub fn heal(&self) {
+        self.cut.lock().clear();
+    }
+
+    fn blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut.lock().contains(&(from, to))
+    }
+}
+
+/// Makes a [`Peer`] per target node for node `from`.
 #[derive(Clone, Default)]
-pub struct Network;
+pub struct Network {
+    from: NodeId,
+    faults: Option<Arc<Faults>>,
+}
+
+impl Network {
+    /// Node `from`'s network, whose links `faults` can cut.
+    pub fn with_faults(from: NodeId, faults: Arc<Faults>) -> Network {
+        Network {
+            from,
+            faults: Some(faults),
+        }
+    }
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Peer {
         Peer {
+            from: self.from,
+            faults: self.faults.clone(),
             target,
             addr: node.addr.clone(),
             stream: None,
@@ -114,6 +159,8 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
 /// One peer's connection, made on demand.
 pub struct Peer {
+    from: NodeId,
+    faults: Option<Arc<Faults>>,
     target: NodeId,
     addr: String,
     stream: Option<TcpStream>,
@@ -128,6 +175,14 @@ enum Failure {
 
 impl Peer {
     async fn exchange(&mut self, rpc: &Rpc, ttl: Duration) -> Result<Reply, Failure> {
+        if self
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.blocked(self.from, self.target))
+        {
+            self.stream = None;
+            return Err(Failure::Unreachable(std::io::Error::other("link cut")));
+        }
         let body = serde_json::to_vec(rpc).map_err(|e| Failure::Network(e.into()))?;
         let result = tokio::time::timeout(ttl, async {
             if self.stream.is_none() {

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::log_store::LogStore;
 use crate::network::{serve, Network};
 use crate::state_machine::StateMachine;
-use crate::types::{NodeId, Request, Response, TypeConfig};
+use crate::types::{Entry, LogId, NodeId, Request, Response, TypeConfig};
 use crate::Error;
 
 /// Raft timing: a heartbeat every 100 ms, an election after 300–600 ms
@@ -32,6 +32,7 @@ pub fn default_config() -> Config {
 pub struct MetaNode {
     pub id: NodeId,
     pub raft: Raft<TypeConfig>,
+    log: LogStore,
     state: StateMachine,
     bus: JoinHandle<()>,
 }
@@ -45,16 +46,28 @@ impl MetaNode {
         bus: TcpListener,
         config: Config,
     ) -> Result<MetaNode, Error> {
+        MetaNode::start_with(id, dir, bus, config, Network::default()).await
+    }
+
+    /// [`MetaNode::start`] reaching peers through `network`.
+    pub async fn start_with(
+        id: NodeId,
+        dir: &Path,
+        bus: TcpListener,
+        config: Config,
+        network: Network,
+    ) -> Result<MetaNode, Error> {
         let log = LogStore::open(dir)?;
         let state = StateMachine::open(dir)?;
         let config = Arc::new(config.validate().map_err(|e| Error::Raft(e.to_string()))?);
-        let raft = Raft::new(id, config, Network, log, state.clone())
+        let raft = Raft::new(id, config, network, log.clone(), state.clone())
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
         let bus = tokio::spawn(serve(bus, raft.clone()));
         Ok(MetaNode {
             id,
             raft,
+            log,
             state,
             bus,
         })
@@ -71,10 +84,24 @@ impl MetaNode {
     /// Writes `request` through the log (this node must be the leader) and
     /// returns what applying it answered.
     pub async fn write(&self, request: Request) -> Result<Response, Error> {
+        self.write_at(request).await.map(|(_, r)| r)
+    }
+
+    /// [`MetaNode::write`], also saying where in the log it went.
+    pub async fn write_at(&self, request: Request) -> Result<(LogId, Response), Error> {
         self.raft
             .client_write(request)
             .await
-            .map(|r| r.data)
+            .map(|r| (r.log_id, r.data))
+            .map_err(|e| Error::Raft(e.to_string()))
+    }
+
+    /// The entries this node's log holds in `range` of indexes.
+    pub async fn entries(&self, range: std::ops::Range<u64>) -> Result<Vec<Entry>, Error> {
+        use openraft::RaftLogReader;
+        let mut log = self.log.clone();
+        log.try_get_log_entries(range)
+            .await
             .map_err(|e| Error::Raft(e.to_string()))
     }
 
