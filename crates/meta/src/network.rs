@@ -214,25 +214,31 @@ impl Peer {
         outcome
     }
 
-    fn rpc_error<E: std::error::Error>(&self, f: Failure) -> RPCError<NodeId, BasicNode, E> {
-        match f {
-            Failure::Unreachable(e) => RPCError::Unreachable(Unreachable::new(&e)),
-            Failure::Network(e) => RPCError::Network(NetworkError::new(&e)),
-        }
-    }
-
+    /// One RPC: `pick` takes the answer out of the reply of the
+    /// matching kind; the peer's own error comes back as a remote error.
     // The error type is openraft's, as RaftNetwork's methods return it.
     #[allow(clippy::result_large_err)]
-    fn remote<T, E: std::error::Error>(
-        &self,
-        r: Result<T, E>,
+    async fn call<T, E: std::error::Error>(
+        &mut self,
+        rpc: Rpc,
+        option: RPCOption,
+        pick: fn(Reply) -> Option<Result<T, E>>,
     ) -> Result<T, RPCError<NodeId, BasicNode, E>> {
-        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+        let failure = match self.exchange(&rpc, option.hard_ttl()).await {
+            Ok(reply) => match pick(reply) {
+                Some(answer) => {
+                    return answer
+                        .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+                }
+                None => Failure::Network(std::io::Error::other("reply does not match the request")),
+            },
+            Err(f) => f,
+        };
+        Err(match failure {
+            Failure::Unreachable(e) => RPCError::Unreachable(Unreachable::new(&e)),
+            Failure::Network(e) => RPCError::Network(NetworkError::new(&e)),
+        })
     }
-}
-
-fn mismatch() -> std::io::Error {
-    std::io::Error::other("reply does not match the request")
 }
 
 impl RaftNetwork<TypeConfig> for Peer {
@@ -241,11 +247,11 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        match self.exchange(&Rpc::Append(rpc), option.hard_ttl()).await {
-            Ok(Reply::Append(r)) => self.remote(r),
-            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
-            Err(f) => Err(self.rpc_error(f)),
-        }
+        self.call(Rpc::Append(rpc), option, |r| match r {
+            Reply::Append(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 
     async fn vote(
@@ -253,11 +259,11 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        match self.exchange(&Rpc::Vote(rpc), option.hard_ttl()).await {
-            Ok(Reply::Vote(r)) => self.remote(r),
-            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
-            Err(f) => Err(self.rpc_error(f)),
-        }
+        self.call(Rpc::Vote(rpc), option, |r| match r {
+            Reply::Vote(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 
     async fn install_snapshot(
@@ -268,10 +274,10 @@ impl RaftNetwork<TypeConfig> for Peer {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        match self.exchange(&Rpc::Snapshot(rpc), option.hard_ttl()).await {
-            Ok(Reply::Snapshot(r)) => self.remote(r),
-            Ok(_) => Err(self.rpc_error(Failure::Network(mismatch()))),
-            Err(f) => Err(self.rpc_error(f)),
-        }
+        self.call(Rpc::Snapshot(rpc), option, |r| match r {
+            Reply::Snapshot(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 }

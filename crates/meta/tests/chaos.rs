@@ -84,7 +84,7 @@ async fn run(seed: u64) {
     let mut leaders: HashMap<u64, HashSet<NodeId>> = HashMap::new();
     let mut acked: Vec<(LogId, Request)> = Vec::new();
     let mut down: Vec<NodeId> = Vec::new();
-    for step in 0..STEPS {
+    for _ in 0..STEPS {
         match rng.below(6) {
             0 => {
                 // Split into two sides at random.
@@ -135,7 +135,6 @@ async fn run(seed: u64) {
             observe(&nodes, &mut leaders);
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let _ = step;
     }
 
     // Heal everything, bring everyone back, and let the group settle.

@@ -184,8 +184,8 @@ impl Evictor {
             .clone()
     }
 
-    /// Drops the sketch (FLUSHALL): its memory is freed and counting
-    /// starts again from nothing.
+    /// Drops the sketch (FLUSHALL, or a policy that does not use it): its
+    /// memory is freed and counting starts again from nothing.
     pub fn forget_frequencies(&self) {
         *self.sketch.write() = None;
     }

@@ -179,6 +179,10 @@ impl Node {
         config.apply(pairs, false)?;
         self.hot.load_from(&config);
         drop(config);
+        if self.hot.policy() != shoal_store::evict::Policy::AllKeysTinyLfu {
+            // Only allkeys-tinylfu reads the sketch: free its memory.
+            self.evictor.forget_frequencies();
+        }
         // As Redis: a lower limit starts shedding at once (and goes on in
         // the background), not at the next command.
         crate::evict::perform(self);
