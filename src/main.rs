@@ -64,10 +64,19 @@ fn main() -> std::process::ExitCode {
         "notice" => tracing::Level::INFO,
         _ => tracing::Level::WARN,
     };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        // openraft narrates elections and membership changes at INFO and WARN:
+        // only its errors show.
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(level)
+            .with_target("openraft", tracing::Level::ERROR);
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(filter)
+            .init();
+    }
     if let Err(e) =
         std::fs::create_dir_all(&config.dir).and_then(|_| std::env::set_current_dir(&config.dir))
     {
@@ -96,6 +105,17 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
         };
+        let port = node.local_addr.lock().map_or(0, |a| a.port());
+        let config = node.config.read().clone();
+        match shoal_server::cluster::Cluster::start(&config, port).await {
+            Ok(c) => {
+                let _ = node.cluster.set(c);
+            }
+            Err(e) => {
+                eprintln!("Can't start the cluster member: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
         if let Some(addr) = *node.local_addr.lock() {
             tracing::info!(
                 "shoal {} ready to accept connections on {addr}",

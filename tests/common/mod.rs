@@ -33,43 +33,64 @@ impl Shoal {
     pub fn start_with(config_file: Option<&std::path::Path>, extra: &[&str]) -> Shoal {
         for _ in 0..5 {
             let port = free_port();
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
-            if let Some(f) = config_file {
-                cmd.arg(f);
+            // A directory left by an earlier run would hold another
+            // cluster's identity and log.
+            let _ = std::fs::remove_dir_all(Shoal::dir(port));
+            if let Some(shoal) = Shoal::try_start(port, config_file, extra) {
+                return shoal;
             }
-            let dir = std::env::temp_dir().join(format!("shoal-test-{port}"));
-            let child = cmd
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--loglevel",
-                    "warning",
-                ])
-                .args(["--dir", dir.to_str().expect("utf-8 temp dir")])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("shoal binary starts");
-            let mut shoal = Shoal { port, child };
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if matches!(shoal.child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                if answers_ping(port) {
-                    return shoal;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            assert!(
-                matches!(shoal.child.try_wait(), Ok(Some(_))),
-                "shoal on port {port} did not answer within 10 s"
-            );
         }
         panic!("shoal exited at start on five different ports")
+    }
+
+    /// The directory of the node on `port`.
+    pub fn dir(port: u16) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("shoal-test-{port}"))
+    }
+
+    /// Starts a node on `port` (again: its directory is per port, so a
+    /// restarted node takes up its old identity), or None if it exits.
+    pub fn start_on(port: u16, extra: &[&str]) -> Option<Shoal> {
+        Shoal::try_start(port, None, extra)
+    }
+
+    fn try_start(
+        port: u16,
+        config_file: Option<&std::path::Path>,
+        extra: &[&str],
+    ) -> Option<Shoal> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shoal"));
+        if let Some(f) = config_file {
+            cmd.arg(f);
+        }
+        let dir = Shoal::dir(port);
+        let child = cmd
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--loglevel",
+                "warning",
+            ])
+            .args(["--dir", dir.to_str().expect("utf-8 temp dir")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("shoal binary starts");
+        let mut shoal = Shoal { port, child };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if matches!(shoal.child.try_wait(), Ok(Some(_))) {
+                return None;
+            }
+            if answers_ping(port) {
+                return Some(shoal);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("shoal on port {port} did not answer within 20 s")
     }
 
     pub fn raw(&self) -> Raw {

@@ -133,56 +133,120 @@ impl ShardMap {
         out
     }
 
-    /// Applies one change; true if anything changed.
+    /// Applies one change; true if anything changed. Only the slots that
+    /// must move do: a joining or recovering node takes the slots the
+    /// ring gives it over the healthy members, a leaving or failed node's
+    /// slots go to the ring's next healthy member with room; every other
+    /// slot keeps its owner (and its warm keys).
     pub fn apply(&mut self, change: &Change) -> bool {
         let changed = match change {
             Change::Join(node) => match self.index(&node.id) {
                 Some(i) if self.nodes[i] == *node => false,
                 Some(i) => {
+                    let reweighed = self.nodes[i].weight != node.weight;
                     self.nodes[i] = node.clone();
+                    if reweighed {
+                        self.owners = ring::place(&self.members(), self.bound);
+                    }
                     true
                 }
                 None => {
                     let at = self.nodes.partition_point(|n| n.id < node.id);
                     self.nodes.insert(at, node.clone());
+                    for o in self.owners.iter_mut().flatten() {
+                        if *o >= at {
+                            *o += 1;
+                        }
+                    }
+                    self.take_share(at);
                     true
                 }
             },
             Change::Leave { id } => match self.index(id) {
                 Some(i) => {
                     self.nodes.remove(i);
+                    for o in self.owners.iter_mut() {
+                        *o = match *o {
+                            Some(x) if x == i => None,
+                            Some(x) if x > i => Some(x - 1),
+                            other => other,
+                        };
+                    }
+                    ring::fill(&self.members(), self.bound, &mut self.owners);
                     true
                 }
                 None => false,
             },
-            Change::Fail { id } => self.set_health(id, false),
-            Change::Recover { id } => self.set_health(id, true),
+            Change::Fail { id } => match self.set_health(id, false) {
+                Some(i) => {
+                    for o in self.owners.iter_mut() {
+                        if *o == Some(i) {
+                            *o = None;
+                        }
+                    }
+                    ring::fill(&self.members(), self.bound, &mut self.owners);
+                    true
+                }
+                None => false,
+            },
+            Change::Recover { id } => match self.set_health(id, true) {
+                Some(i) => {
+                    self.take_share(i);
+                    true
+                }
+                None => false,
+            },
         };
         if changed {
-            self.rebalance();
             self.epoch += 1;
         }
         changed
     }
 
-    fn set_health(&mut self, id: &str, healthy: bool) -> bool {
+    /// Node `i` takes the slots the ring gives it over the healthy members
+    /// (and any slot without an owner is filled). A member left over the
+    /// cap (it kept slots the ring now gives to another) lets such slots go
+    /// until it is under the cap again.
+    fn take_share(&mut self, i: usize) {
+        let members = self.members();
+        let target = ring::place(&members, self.bound);
+        for (owner, t) in self.owners.iter_mut().zip(&target) {
+            if *t == Some(i) {
+                *owner = Some(i);
+            }
+        }
+        let cap = ring::capacities(&members, self.bound);
+        let mut load = ring::loads(&self.owners, members.len());
+        for (owner, t) in self.owners.iter_mut().zip(&target) {
+            if let Some(o) = *owner {
+                if *t != Some(o) && load[o] as u64 > cap[o] {
+                    *owner = None;
+                    load[o] -= 1;
+                }
+            }
+        }
+        // The slots let go (and any without an owner) go round the ring to
+        // members with room.
+        ring::fill(&members, self.bound, &mut self.owners);
+    }
+
+    /// The node's index if its health changed.
+    fn set_health(&mut self, id: &str, healthy: bool) -> Option<usize> {
         match self.index(id) {
             Some(i) if self.nodes[i].healthy != healthy => {
                 self.nodes[i].healthy = healthy;
-                true
+                Some(i)
             }
-            _ => false,
+            _ => None,
         }
     }
 
-    /// Owners from the ring over the healthy members.
-    fn rebalance(&mut self) {
-        let members: Vec<Member> = self
-            .nodes
+    /// The ring's members: every node, weighted, with no weight while failed.
+    fn members(&self) -> Vec<Member> {
+        self.nodes
             .iter()
             .map(|n| Member::new(n.id.clone(), if n.healthy { n.weight } else { 0 }))
-            .collect();
-        self.owners = ring::place(&members, self.bound);
+            .collect()
     }
 }
 
@@ -223,13 +287,19 @@ mod tests {
     }
 
     #[test]
-    fn failure_moves_only_the_failed_nodes_slots_away_and_recovery_restores() {
+    fn a_failure_moves_only_the_failed_nodes_slots_and_recovery_only_its_share_back() {
         let mut m = map(3);
         let before = m.clone();
         let failed = node(0).id;
         assert!(m.apply(&Change::Fail { id: failed.clone() }));
         assert!(m.covered());
         assert_eq!(m.slots_of(&failed), 0);
+        // Every other node's slots stay where they were.
+        for s in 0..16384u16 {
+            if before.owner(s).is_some_and(|n| n.id != failed) {
+                assert_eq!(m.owner(s), before.owner(s), "slot {s}");
+            }
+        }
         assert_eq!(m.nodes().len(), 3);
         let ranges_total: usize = m
             .ranges()
@@ -239,15 +309,56 @@ mod tests {
         assert_eq!(ranges_total, 16384);
         // Failing twice is no change.
         assert!(!m.apply(&Change::Fail { id: failed.clone() }));
+        let failed_map = m.clone();
         assert!(m.apply(&Change::Recover { id: failed.clone() }));
-        // Placement is a function of the healthy members: back as before.
-        assert_eq!(
-            (0..16384u16)
-                .filter(|&s| m.owner(s) != before.owner(s))
-                .count(),
-            0
-        );
+        // The recovered node takes its share back; no slot moves between
+        // the others.
+        let mut back = 0;
+        for s in 0..16384u16 {
+            if m.owner(s) != failed_map.owner(s) {
+                assert_eq!(m.owner(s).map(|n| n.id.as_str()), Some(failed.as_str()));
+                back += 1;
+            }
+        }
+        assert_eq!(back, m.slots_of(&failed));
+        assert!(back > 16384 / 3 - 16384 / 10, "{back}");
         assert_eq!(m.epoch, before.epoch + 2);
+    }
+
+    #[test]
+    fn a_join_moves_about_the_optimal_share_of_slots_and_keeps_the_cap() {
+        for n in [1usize, 2, 4, 9] {
+            let before = map(n);
+            let mut m = before.clone();
+            let new = node(n);
+            assert!(m.apply(&Change::Join(new.clone())));
+            let moved = (0..16384u16)
+                .filter(|&s| m.owner(s) != before.owner(s))
+                .count();
+            // Slots go to the new node, and between old ones only as far
+            // as the cap needs.
+            let between_old = moved - m.slots_of(&new.id);
+            println!(
+                "{n} nodes + 1: moved {moved} ({:.3}; optimum {:.3}), {between_old} between old nodes",
+                moved as f64 / 16384.0,
+                1.0 / (n + 1) as f64
+            );
+            assert!(
+                between_old <= 16384 / 20,
+                "{n} nodes + 1: {between_old} moved between old nodes"
+            );
+            // Nobody is over the cap.
+            let cap = (16384.0 / (n + 1) as f64 * ring::DEFAULT_BOUND).ceil() as usize;
+            for node in m.nodes() {
+                assert!(m.slots_of(&node.id) <= cap, "{n} nodes + 1: over {cap}");
+            }
+            // The optimum is 1/(n+1) of the slots; the cap allows 10% over.
+            let optimum = 16384.0 / (n + 1) as f64;
+            assert!(
+                (moved as f64) <= optimum * 1.25 && (moved as f64) >= optimum * 0.8,
+                "{n} nodes + 1: moved {moved}, optimum {optimum:.0}"
+            );
+        }
     }
 
     #[test]

@@ -55,9 +55,18 @@ fn slot_position(slot: u16) -> u32 {
 /// for every slot when no member has weight). `bound` (≥ 1) caps each
 /// member's slots at `bound` times its weighted share, rounded up.
 pub fn place(members: &[Member], bound: f64) -> Vec<Option<usize>> {
+    let mut owners = vec![None; usize::from(SLOTS)];
+    fill(members, bound, &mut owners);
+    owners
+}
+
+/// Gives each slot without an owner the first member clockwise of it
+/// whose slots (counting those it owns already) are under the cap, as
+/// [`place`] does; owned slots stay where they are.
+pub fn fill(members: &[Member], bound: f64, owners: &mut [Option<usize>]) {
     let total: u64 = members.iter().map(|m| u64::from(m.weight)).sum();
     if total == 0 {
-        return vec![None; usize::from(SLOTS)];
+        return;
     }
     let mut points: Vec<(u32, usize)> = members
         .iter()
@@ -72,21 +81,38 @@ pub fn place(members: &[Member], bound: f64) -> Vec<Option<usize>> {
         a.0.cmp(&b.0)
             .then_with(|| members[a.1].id.cmp(&members[b.1].id))
     });
-    let bound = bound.max(1.0);
-    let capacity: Vec<u64> = members
-        .iter()
-        .map(|m| (bound * f64::from(SLOTS) * m.weight as f64 / total as f64).ceil() as u64)
+    let capacity = capacities(members, bound);
+    let mut load: Vec<u64> = loads(owners, members.len())
+        .into_iter()
+        .map(|n| n as u64)
         .collect();
-    let mut load = vec![0u64; members.len()];
-    (0..SLOTS)
-        .map(|slot| {
-            let start = points.partition_point(|p| p.0 < slot_position(slot));
-            // Capacities sum to at least SLOTS, so some member has room
-            // and the walk ends within one turn.
-            (0..points.len())
-                .map(|step| points[(start + step) % points.len()].1)
-                .find(|&m| load[m] < capacity[m])
-                .inspect(|&m| load[m] += 1)
+    for (slot, owner) in owners.iter_mut().enumerate() {
+        if owner.is_some() {
+            continue;
+        }
+        let start = points.partition_point(|p| p.0 < slot_position(slot as u16));
+        let walk = || (0..points.len()).map(|step| points[(start + step) % points.len()].1);
+        // From empty, capacities sum to at least SLOTS, so some member
+        // has room; members already over the cap (after a change of
+        // weights) can leave none, and then the slot's successor takes it.
+        let m = walk()
+            .find(|&m| load[m] < capacity[m])
+            .unwrap_or(points[start % points.len()].1);
+        load[m] += 1;
+        *owner = Some(m);
+    }
+}
+
+/// The most slots each member may own: `bound` (≥ 1) times its weighted
+/// share, rounded up.
+pub fn capacities(members: &[Member], bound: f64) -> Vec<u64> {
+    let total: u64 = members.iter().map(|m| u64::from(m.weight)).sum();
+    let bound = bound.max(1.0);
+    members
+        .iter()
+        .map(|m| match total {
+            0 => 0,
+            _ => (bound * f64::from(SLOTS) * m.weight as f64 / total as f64).ceil() as u64,
         })
         .collect()
 }

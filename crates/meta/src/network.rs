@@ -19,13 +19,14 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, Raft};
+use openraft::BasicNode;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::types::{NodeId, TypeConfig};
+use crate::node::Group;
+use crate::types::{NodeId, Proposal, Response, TypeConfig};
 
 /// Largest frame accepted (a snapshot of the shard map and locks is far
 /// smaller).
@@ -36,6 +37,10 @@ enum Rpc {
     Append(AppendEntriesRequest<TypeConfig>),
     Vote(VoteRequest<NodeId>),
     Snapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A change for the leader, forwarded by another member.
+    Propose(Proposal),
+    /// Member `0` (its cluster node id) is alive.
+    Beat(String),
 }
 
 type SnapshotResult =
@@ -46,6 +51,8 @@ enum Reply {
     Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     Snapshot(SnapshotResult),
+    Propose(Result<Response, String>),
+    Beat,
 }
 
 async fn write_frame(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
@@ -68,10 +75,10 @@ async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// Answers peers' RPCs on `listener` for `raft` until the task is dropped;
-/// dropping it also closes every connection it accepted, as a process exit
-/// would (a peer must not go on talking to a stopped node).
-pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
+/// Answers peers' RPCs on `listener` for `group` until the task is
+/// dropped; dropping it also closes every connection it accepted, as a
+/// process exit would (a peer must not go on talking to a stopped node).
+pub(crate) async fn serve(listener: TcpListener, group: Arc<Group>) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -80,11 +87,12 @@ pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(answer(stream, raft.clone()));
+        connections.spawn(answer(stream, group.clone()));
     }
 }
 
-async fn answer(mut stream: TcpStream, raft: Raft<TypeConfig>) {
+async fn answer(mut stream: TcpStream, group: Arc<Group>) {
+    let raft = &group.raft;
     while let Ok(body) = read_frame(&mut stream).await {
         let Ok(rpc) = serde_json::from_slice::<Rpc>(&body) else {
             return;
@@ -93,6 +101,11 @@ async fn answer(mut stream: TcpStream, raft: Raft<TypeConfig>) {
             Rpc::Append(r) => Reply::Append(raft.append_entries(r).await),
             Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),
             Rpc::Snapshot(r) => Reply::Snapshot(raft.install_snapshot(r).await),
+            Rpc::Propose(p) => Reply::Propose(group.execute(p).await),
+            Rpc::Beat(id) => {
+                group.heard(id);
+                Reply::Beat
+            }
         };
         let Ok(bytes) = serde_json::to_vec(&reply) else {
             return;
@@ -100,6 +113,69 @@ async fn answer(mut stream: TcpStream, raft: Raft<TypeConfig>) {
         if write_frame(&mut stream, &bytes).await.is_err() {
             return;
         }
+    }
+}
+
+/// One exchange on a connection of its own: for proposals, which are rare.
+async fn once(addr: &str, rpc: &Rpc, ttl: Duration) -> Result<Reply, String> {
+    let body = serde_json::to_vec(rpc).map_err(|e| e.to_string())?;
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let _ = s.set_nodelay(true);
+        write_frame(&mut s, &body).await?;
+        read_frame(&mut s).await
+    };
+    let reply = tokio::time::timeout(ttl, exchange)
+        .await
+        .map_err(|_| format!("no answer from {addr} in {ttl:?}"))?
+        .map_err(|e| format!("{addr}: {e}"))?;
+    serde_json::from_slice(&reply).map_err(|e| e.to_string())
+}
+
+/// Sends proposal `p` to the member whose bus is `addr` (the leader) and
+/// returns what it answered.
+pub(crate) async fn propose(addr: &str, p: &Proposal, ttl: Duration) -> Result<Response, String> {
+    match once(addr, &Rpc::Propose(p.clone()), ttl).await? {
+        Reply::Propose(r) => r,
+        _ => Err("reply does not match the request".into()),
+    }
+}
+
+/// A member's heartbeats to the leader, on one kept connection.
+#[derive(Default)]
+pub(crate) struct Beats {
+    to: Option<(String, TcpStream)>,
+}
+
+impl Beats {
+    /// Tells the leader at `addr` that member `me` is alive.
+    pub(crate) async fn send(&mut self, addr: &str, me: &str, ttl: Duration) -> bool {
+        if self.to.as_ref().is_some_and(|(a, _)| a != addr) {
+            self.to = None;
+        }
+        let Ok(body) = serde_json::to_vec(&Rpc::Beat(me.to_string())) else {
+            return false;
+        };
+        let to = &mut self.to;
+        let ok = tokio::time::timeout(ttl, async {
+            if to.is_none() {
+                let s = TcpStream::connect(addr).await.ok()?;
+                let _ = s.set_nodelay(true);
+                *to = Some((addr.to_string(), s));
+            }
+            let (_, s) = to.as_mut()?;
+            write_frame(s, &body).await.ok()?;
+            let reply = read_frame(s).await.ok()?;
+            matches!(serde_json::from_slice(&reply), Ok(Reply::Beat)).then_some(())
+        })
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+        if !ok {
+            self.to = None;
+        }
+        ok
     }
 }
 

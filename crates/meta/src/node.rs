@@ -1,20 +1,34 @@
 //! [`MetaNode`]: one member of the metadata group — the Raft node, its
 //! stores under the node's directory and its cluster-bus listener.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use openraft::{BasicNode, Config, Raft};
-use shoal_cluster::map::ShardMap;
+use openraft::{BasicNode, ChangeMembers, Config, Raft};
+use parking_lot::Mutex;
+use shoal_cluster::map::{Change, ShardMap};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::log_store::LogStore;
-use crate::network::{serve, Network};
+use crate::network::{self, serve, Beats, Network};
 use crate::state_machine::StateMachine;
-use crate::types::{Entry, LogId, NodeId, Request, Response, TypeConfig};
+use crate::types::{raft_id, Entry, LogId, NodeId, Proposal, Request, Response, TypeConfig};
 use crate::Error;
+
+/// How long a proposal may take, forwarding and retries included.
+const PROPOSE_LIMIT: Duration = Duration::from_secs(15);
+
+/// How long the leader works on one proposal (a joining learner must
+/// catch up within it).
+const EXECUTE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Voters the group keeps unless told otherwise (DESIGN.md §5: 3 or 5).
+pub const DEFAULT_VOTERS: usize = 3;
 
 /// Raft timing: a heartbeat every 100 ms, an election after 300–600 ms
 /// without one, so a dead leader is replaced well inside DESIGN.md's
@@ -29,12 +43,161 @@ pub fn default_config() -> Config {
     }
 }
 
+/// What a member's bus listener and its [`MetaNode`] share.
+pub(crate) struct Group {
+    pub(crate) raft: Raft<TypeConfig>,
+    state: StateMachine,
+    /// Voters the group keeps while it has the members for them.
+    voters: AtomicUsize,
+    /// When this node (as leader) last heard from each member, by node id.
+    seen: Mutex<HashMap<String, Instant>>,
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Group {
+    fn membership(&self) -> openraft::Membership<NodeId, BasicNode> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .clone()
+    }
+
+    pub(crate) fn heard(&self, id: String) {
+        self.seen.lock().insert(id, Instant::now());
+    }
+
+    /// Carries out `p`; this node must be the leader (a follower answers
+    /// with openraft's forward-to-leader error and the sender retries).
+    pub(crate) async fn execute(&self, p: Proposal) -> Result<Response, String> {
+        tokio::time::timeout(EXECUTE_LIMIT, self.carry_out(p))
+            .await
+            .unwrap_or_else(|_| Err(format!("not done within {EXECUTE_LIMIT:?}")))
+    }
+
+    async fn carry_out(&self, p: Proposal) -> Result<Response, String> {
+        match p {
+            Proposal::Map(change) => self.write(change).await,
+            Proposal::Admit(node) => {
+                let id = raft_id(&node.id).ok_or_else(|| format!("bad node id {}", node.id))?;
+                let bus = BasicNode {
+                    addr: node.bus.clone(),
+                };
+                match self.membership().get_node(&id) {
+                    None => {
+                        self.raft.add_learner(id, bus, true).await.map_err(text)?;
+                    }
+                    Some(known) if known.addr != bus.addr => {
+                        // The member came back on another bus address.
+                        let nodes = BTreeMap::from([(id, bus)]);
+                        self.raft
+                            .change_membership(ChangeMembers::SetNodes(nodes), true)
+                            .await
+                            .map_err(text)?;
+                    }
+                    Some(_) => {}
+                }
+                let voters: BTreeSet<NodeId> = self.membership().voter_ids().collect();
+                if !voters.contains(&id) && voters.len() < self.voters.load(Ordering::Relaxed) {
+                    self.raft
+                        .change_membership(ChangeMembers::AddVoterIds([id].into()), false)
+                        .await
+                        .map_err(text)?;
+                }
+                self.write(Change::Join(node)).await
+            }
+            Proposal::Remove { id: node } => {
+                let id = raft_id(&node).ok_or_else(|| format!("bad node id {node}"))?;
+                let membership = self.membership();
+                let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+                // A healthy learner takes the voter's seat, if there is one.
+                let map = self.state.map();
+                let spare = membership.learner_ids().find(|l| {
+                    map.nodes()
+                        .iter()
+                        .any(|n| n.healthy && raft_id(&n.id) == Some(*l))
+                });
+                if voters.contains(&id) && voters.len() == 1 && spare.is_none() {
+                    return Err("the last voter cannot leave the group".into());
+                }
+                let done = self.write(Change::Leave { id: node }).await?;
+                if voters.contains(&id) {
+                    if let Some(spare) = spare {
+                        self.raft
+                            .change_membership(ChangeMembers::AddVoterIds([spare].into()), false)
+                            .await
+                            .map_err(text)?;
+                    }
+                    self.raft
+                        .change_membership(ChangeMembers::RemoveVoters([id].into()), false)
+                        .await
+                        .map_err(text)?;
+                } else if membership.get_node(&id).is_some() {
+                    self.raft
+                        .change_membership(ChangeMembers::RemoveNodes([id].into()), false)
+                        .await
+                        .map_err(text)?;
+                }
+                Ok(done)
+            }
+        }
+    }
+
+    async fn write(&self, change: Change) -> Result<Response, String> {
+        self.raft
+            .client_write(Request::Map(change))
+            .await
+            .map(|r| r.data)
+            .map_err(text)
+    }
+}
+
+impl Group {
+    /// The leader's verdicts: members silent for `timeout` (counted from
+    /// `since` at the earliest) fail; failed members heard from within the
+    /// last `timeout / 2` recover.
+    fn verdicts(&self, since: Instant, timeout: Duration) -> Vec<Change> {
+        let map = self.state.map();
+        let seen = self.seen.lock();
+        let mut out = Vec::new();
+        for n in map.nodes() {
+            let last = seen.get(&n.id).copied().map_or(since, |t| t.max(since));
+            let silent = last.elapsed();
+            if n.healthy && silent >= timeout {
+                out.push(Change::Fail { id: n.id.clone() });
+            } else if !n.healthy && seen.get(&n.id).is_some_and(|t| t.elapsed() < timeout / 2) {
+                out.push(Change::Recover { id: n.id.clone() });
+            }
+        }
+        out
+    }
+}
+
+/// A member's view of the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// `leader`, `follower`, `candidate` or `learner`.
+    pub role: &'static str,
+    pub leader: Option<NodeId>,
+    pub term: u64,
+    /// Index of the last entry applied here.
+    pub applied: u64,
+    pub voters: Vec<NodeId>,
+    pub learners: Vec<NodeId>,
+}
+
 pub struct MetaNode {
     pub id: NodeId,
     pub raft: Raft<TypeConfig>,
     log: LogStore,
     state: StateMachine,
+    group: Arc<Group>,
     bus: JoinHandle<()>,
+    detector: Option<JoinHandle<()>>,
 }
 
 impl MetaNode {
@@ -63,14 +226,134 @@ impl MetaNode {
         let raft = Raft::new(id, config, network, log.clone(), state.clone())
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
-        let bus = tokio::spawn(serve(bus, raft.clone()));
+        let group = Arc::new(Group {
+            raft: raft.clone(),
+            state: state.clone(),
+            voters: AtomicUsize::new(DEFAULT_VOTERS),
+            seen: Mutex::default(),
+        });
+        let bus = tokio::spawn(serve(bus, group.clone()));
         Ok(MetaNode {
             id,
             raft,
             log,
             state,
+            group,
             bus,
+            detector: None,
         })
+    }
+
+    /// Sets how many voters the group keeps (1, 3 or 5); takes effect on
+    /// the next join or removal this node leads.
+    pub fn set_voters(&self, n: usize) {
+        self.group.voters.store(n, Ordering::Relaxed);
+    }
+
+    /// Whether this node has never been part of a group: no vote and no
+    /// log on disk.
+    pub async fn is_blank(&self) -> Result<bool, Error> {
+        use openraft::storage::RaftLogStorage;
+        let mut log = self.log.clone();
+        let state = log
+            .get_log_state()
+            .await
+            .map_err(|e| Error::Raft(e.to_string()))?;
+        let vote = log
+            .read_vote()
+            .await
+            .map_err(|e| Error::Raft(e.to_string()))?;
+        Ok(state.last_log_id.is_none() && vote.is_none())
+    }
+
+    /// Makes `p` happen through the leader, wherever it is: carried out
+    /// here when this node leads, else forwarded over the bus; retried
+    /// while there is no leader or it changes, for up to 15 s. Every
+    /// proposal is idempotent, so a retry after a lost answer is safe.
+    pub async fn propose(&self, p: Proposal) -> Result<Response, Error> {
+        let start = Instant::now();
+        loop {
+            let (leader, addr) = {
+                let m = self.raft.metrics();
+                let m = m.borrow();
+                let leader = m.current_leader;
+                let addr = leader.and_then(|l| {
+                    m.membership_config
+                        .membership()
+                        .get_node(&l)
+                        .map(|n| n.addr.clone())
+                });
+                (leader, addr)
+            };
+            let outcome = match (leader, addr) {
+                (Some(l), _) if l == self.id => self.group.execute(p.clone()).await,
+                (Some(_), Some(addr)) => network::propose(&addr, &p, EXECUTE_LIMIT).await,
+                _ => Err("no leader".to_string()),
+            };
+            match outcome {
+                Ok(r) => return Ok(r),
+                Err(e) if start.elapsed() >= PROPOSE_LIMIT => return Err(Error::Raft(e)),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Sees every new shard map as this node applies it.
+    pub fn watch(&self) -> watch::Receiver<Arc<ShardMap>> {
+        self.state.watch()
+    }
+
+    /// Starts failure detection for member `me` (its cluster node id):
+    /// it heartbeats the leader every `timeout / 8`; while this node
+    /// leads, a member not heard from for `timeout` is declared failed
+    /// through the log, and a failed member heard from again recovers.
+    pub fn detect_failures(&mut self, me: String, timeout: Duration) {
+        let group = self.group.clone();
+        let id = self.id;
+        self.detector = Some(tokio::spawn(async move {
+            let tick = (timeout / 8).max(Duration::from_millis(20));
+            let mut beats = Beats::default();
+            // When this node became leader: members get `timeout` from then.
+            let mut leading_since: Option<(u64, Instant)> = None;
+            loop {
+                tokio::time::sleep(tick).await;
+                let (leader, term, addr) = {
+                    let m = group.raft.metrics();
+                    let m = m.borrow();
+                    let addr = m.current_leader.and_then(|l| {
+                        m.membership_config
+                            .membership()
+                            .get_node(&l)
+                            .map(|n| n.addr.clone())
+                    });
+                    (m.current_leader, m.current_term, addr)
+                };
+                if leader != Some(id) {
+                    leading_since = None;
+                    if let Some(addr) = addr {
+                        beats
+                            .send(&addr, &me, tick.max(Duration::from_millis(200)))
+                            .await;
+                    }
+                    continue;
+                }
+                let since = match leading_since {
+                    Some((t, at)) if t == term => at,
+                    _ => {
+                        let now = Instant::now();
+                        leading_since = Some((term, now));
+                        now
+                    }
+                };
+                group.heard(me.clone());
+                for change in group.verdicts(since, timeout) {
+                    // One at a time; a failed write is tried again next tick.
+                    if group.write(change).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
     }
 
     /// Makes the group's first membership (once, on one node).
@@ -106,8 +389,29 @@ impl MetaNode {
     }
 
     /// The shard map as applied on this node.
-    pub fn map(&self) -> ShardMap {
+    pub fn map(&self) -> Arc<ShardMap> {
         self.state.map()
+    }
+
+    /// This member's view of the group, for INFO and `shoal cluster status`.
+    pub fn status(&self) -> Status {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let membership = m.membership_config.membership();
+        let role = match m.state {
+            openraft::ServerState::Leader => "leader",
+            openraft::ServerState::Candidate => "candidate",
+            openraft::ServerState::Follower => "follower",
+            _ => "learner",
+        };
+        Status {
+            role,
+            leader: m.current_leader,
+            term: m.current_term,
+            applied: m.last_applied.map_or(0, |l| l.index),
+            voters: membership.voter_ids().collect(),
+            learners: membership.learner_ids().collect(),
+        }
     }
 
     /// The leader this node knows of.
@@ -118,6 +422,9 @@ impl MetaNode {
     /// Stops the node (its stores stay on disk).
     pub async fn shutdown(self) {
         self.bus.abort();
+        if let Some(d) = &self.detector {
+            d.abort();
+        }
         let _ = self.raft.shutdown().await;
     }
 }

@@ -17,6 +17,7 @@ use openraft::{
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use shoal_cluster::map::ShardMap;
+use tokio::sync::watch;
 
 use crate::log_file::write_atomic;
 use crate::types::{Entry, LogId, NodeId, Request, Response, StorageError, TypeConfig};
@@ -48,6 +49,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct StateMachine {
     inner: Arc<Mutex<Inner>>,
+    /// The map as of the last change, for readers on every command.
+    published: Arc<watch::Sender<Arc<ShardMap>>>,
 }
 
 fn snapshot_err(e: impl std::error::Error + 'static) -> StorageError {
@@ -68,6 +71,7 @@ impl StateMachine {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), None),
             Err(e) => return Err(e.into()),
         };
+        let (published, _) = watch::channel(Arc::new(state.map.clone()));
         Ok(StateMachine {
             inner: Arc::new(Mutex::new(Inner {
                 path,
@@ -75,12 +79,22 @@ impl StateMachine {
                 current,
                 built: 0,
             })),
+            published: Arc::new(published),
         })
     }
 
-    /// A copy of the shard map as applied so far.
-    pub fn map(&self) -> ShardMap {
-        self.inner.lock().state.map.clone()
+    /// The shard map as applied so far.
+    pub fn map(&self) -> Arc<ShardMap> {
+        self.published.borrow().clone()
+    }
+
+    /// Sees every new map as it is applied.
+    pub fn watch(&self) -> watch::Receiver<Arc<ShardMap>> {
+        self.published.subscribe()
+    }
+
+    fn publish(&self, map: &ShardMap) {
+        self.published.send_replace(Arc::new(map.clone()));
     }
 }
 
@@ -144,6 +158,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut inner = self.inner.lock();
         let state = &mut inner.state;
         let mut replies = Vec::new();
+        let mut any = false;
         for entry in entries {
             state.last_applied = Some(entry.log_id);
             let changed = match entry.payload {
@@ -154,10 +169,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     false
                 }
             };
+            any |= changed;
             replies.push(Response {
                 epoch: state.map.epoch,
                 changed,
             });
+        }
+        if any {
+            self.publish(&inner.state.map);
         }
         Ok(replies)
     }
@@ -183,6 +202,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })?;
         let mut inner = self.inner.lock();
         inner.keep(meta.clone(), &state).map_err(snapshot_err)?;
+        self.publish(&state.map);
         inner.state = state;
         Ok(())
     }
@@ -250,7 +270,7 @@ mod tests {
         let before = sm.map();
         drop(sm);
         let mut again = StateMachine::open(&dir).expect("reopen");
-        assert_eq!(again.map(), before);
+        assert_eq!(*again.map(), *before);
         assert!(again.map().covered());
         let (applied, _) = again.applied_state().await.expect("state");
         assert_eq!(applied.map(|l| l.index), Some(3));

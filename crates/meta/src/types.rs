@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
-use shoal_cluster::map::Change;
+use shoal_cluster::map::{Change, Node};
 
 /// A request for the state machine, as the log holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,31 @@ pub struct Response {
     pub epoch: u64,
     /// Whether the entry changed anything.
     pub changed: bool,
+}
+
+/// A change only the leader can make: any member accepts one and forwards
+/// it over the bus to the leader (see [`crate::node::MetaNode::propose`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proposal {
+    /// Add `node` to the group: as a learner that catches up, promoted to
+    /// voter while the group has fewer voters than the leader's target,
+    /// then [`Change::Join`] in the map. Also how a member updates its
+    /// addresses or weight.
+    Admit(Node),
+    /// Take node `id` out on purpose: [`Change::Leave`] in the map, then
+    /// out of the Raft membership (a learner takes its voter seat).
+    Remove { id: String },
+    /// A change to the map alone ([`Change::Fail`], [`Change::Recover`]).
+    Map(Change),
+}
+
+/// The Raft node id of cluster node `id` (40 hex digits): its first 16
+/// digits. None for an id that is not 40 hex digits.
+pub fn raft_id(id: &str) -> Option<NodeId> {
+    if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(&id[..16], 16).ok()
 }
 
 openraft::declare_raft_types!(

@@ -7,6 +7,7 @@
 //! |-------------|--------------------------------------------------------------|
 //! | [`request`] | incremental request parser (multibulk and inline), with Redis's exact protocol errors and limits |
 //! | [`reply`]   | [`Reply`] writer: RESP2 or RESP3 straight into an output buffer |
+//! | [`frame`]   | where a reply ends, to relay another node's answer unparsed   |
 //! | [`number`]  | Redis's strict integer and float parsing and float formatting |
 //! | [`longdouble`] | x87 `long double` parsing, addition and printing, for `INCRBYFLOAT` |
 //! | [`pattern`] | Redis's glob matcher (`KEYS`, `SCAN MATCH`, `CONFIG GET`)     |
@@ -17,6 +18,7 @@
 //! `redis-protocol` crate stays as the independent encoder that the parser's
 //! randomized tests are checked against.
 
+pub mod frame;
 pub mod longdouble;
 pub mod number;
 pub mod pattern;

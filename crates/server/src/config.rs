@@ -52,6 +52,24 @@ pub struct Config {
     pub appendonly: bool,
     /// Port of the Prometheus metrics endpoint; 0 = off (shoal's own).
     pub metrics_port: u16,
+    /// Cluster bus port; 0 = client port + 10000, as Redis.
+    pub cluster_port: u16,
+    /// Address peers and clients are told to reach this node at; empty =
+    /// the first bind address (or, for a wildcard bind, the address this
+    /// node reaches its seed from).
+    pub cluster_announce_ip: String,
+    /// Milliseconds of silence before a member is declared failed.
+    pub cluster_node_timeout: u64,
+    /// Voters the metadata group keeps: 1, 3 or 5 (shoal's own).
+    pub cluster_voters: u64,
+    /// A member's client address to join at first start; empty = start a
+    /// cluster of one (shoal's own).
+    pub join: String,
+    /// `proxy` (serve other owners' keys by forwarding) or `moved`
+    /// (answer `-MOVED`) (shoal's own).
+    pub cluster_redirect: String,
+    /// This node's share of slots, relative to the others (shoal's own).
+    pub cluster_weight: u64,
 }
 
 impl Default for Config {
@@ -100,6 +118,13 @@ impl Default for Config {
             save: String::new(),
             appendonly: false,
             metrics_port: 0,
+            cluster_port: 0,
+            cluster_announce_ip: String::new(),
+            cluster_node_timeout: 2000,
+            cluster_voters: 3,
+            join: String::new(),
+            cluster_redirect: "proxy".into(),
+            cluster_weight: 1,
         }
     }
 }
@@ -425,6 +450,69 @@ pub static PARAMS: &[Param] = &[
         |c| c.metrics_port.to_string(),
         |c, v| {
             c.metrics_port = int(v, 0, 65535)? as u16;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-port",
+        false,
+        |c| c.cluster_port.to_string(),
+        |c, v| {
+            c.cluster_port = int(v, 0, 65535)? as u16;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-announce-ip",
+        false,
+        |c| c.cluster_announce_ip.clone(),
+        |c, v| {
+            c.cluster_announce_ip = v.to_string();
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-node-timeout",
+        false,
+        |c| c.cluster_node_timeout.to_string(),
+        |c, v| {
+            c.cluster_node_timeout = int(v, 100, i64::from(i32::MAX))? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-voters",
+        false,
+        |c| c.cluster_voters.to_string(),
+        |c, v| {
+            c.cluster_voters = one_of(v, &["1", "3", "5"])?.parse().unwrap_or(3);
+            Ok(())
+        },
+    ),
+    param(
+        "join",
+        false,
+        |c| c.join.clone(),
+        |c, v| {
+            c.join = v.to_string();
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-redirect",
+        true,
+        |c| c.cluster_redirect.clone(),
+        |c, v| {
+            c.cluster_redirect = one_of(v, &["proxy", "moved"])?;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-weight",
+        false,
+        |c| c.cluster_weight.to_string(),
+        |c, v| {
+            c.cluster_weight = int(v, 1, 1000)? as u64;
             Ok(())
         },
     ),

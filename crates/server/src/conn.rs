@@ -63,6 +63,13 @@ pub struct ConnState {
     /// Commands run since the last [`ConnState::publish_stats`]: counted
     /// locally so cores do not fight over one shared counter per command.
     pub commands_run: u64,
+    /// Work the command left for the connection loop, which can wait.
+    pub deferred: Option<crate::route::Deferred>,
+    /// This connection's links to other nodes, by client address.
+    pub links: std::collections::HashMap<String, crate::link::Link>,
+    /// The far end is a node forwarding to this one (`CLUSTER PROXYLINK`):
+    /// what is not served here gets -MOVED, never forwarded again.
+    pub proxylink: bool,
 }
 
 impl ConnState {
@@ -84,6 +91,9 @@ impl ConnState {
             blocked: None,
             ready_keys: Vec::new(),
             in_exec: false,
+            deferred: None,
+            links: Default::default(),
+            proxylink: false,
         }
     }
 
@@ -123,6 +133,9 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, handle: Arc<ClientHandle>
             match parser.parse(&mut buf, &mut argv) {
                 Ok(true) => {
                     execute(&node, &mut state, &mut out, &argv);
+                    if let Some(work) = state.deferred.take() {
+                        crate::route::finish(&node, &mut state, &mut out, &argv, work).await;
+                    }
                     argv.clear();
                     if state.close_after_reply || state.blocked.is_some() {
                         break;
@@ -362,6 +375,21 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
         finish_reply(state, out, reply_start);
         return;
     }
+    match crate::route::route(node, state, command, argv) {
+        Ok(None) => {}
+        Ok(Some(work)) => {
+            state.deferred = Some(work);
+            return;
+        }
+        Err(e) => {
+            if let Some(tx) = state.multi.as_mut() {
+                tx.failed = true;
+            }
+            reply_error(node, out, &e);
+            finish_reply(state, out, reply_start);
+            return;
+        }
+    }
     if let Some(e) = refused_for_memory(node, state, command, container) {
         reply_error(node, out, &e);
         finish_reply(state, out, reply_start);
@@ -474,13 +502,13 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     state.commands_run += 1;
 }
 
-fn reply_error(node: &Node, out: &mut Reply, e: &CmdError) {
+pub(crate) fn reply_error(node: &Node, out: &mut Reply, e: &CmdError) {
     node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
     out.error(&e.wire());
 }
 
 /// Applies `CLIENT REPLY OFF|SKIP` to the reply just written.
-fn finish_reply(state: &mut ConnState, out: &mut Reply, reply_start: usize) {
+pub(crate) fn finish_reply(state: &mut ConnState, out: &mut Reply, reply_start: usize) {
     match state.reply_mode {
         ReplyMode::On => {}
         ReplyMode::Off => out.buf.truncate(reply_start),

@@ -185,6 +185,32 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
         }
         "cluster" => {
             put("cluster_enabled", "1".into());
+            if let Some(c) = node.cluster.get() {
+                // shoal's own fields: this node's view of the metadata group.
+                let map = c.map();
+                let st = c.meta.status();
+                let name = |rid: u64| {
+                    map.nodes()
+                        .iter()
+                        .find(|n| shoal_meta::types::raft_id(&n.id) == Some(rid))
+                        .map_or_else(|| format!("{rid:016x}"), |n| n.id.clone())
+                };
+                put(
+                    "cluster_state",
+                    if map.covered() { "ok" } else { "fail" }.into(),
+                );
+                put("cluster_node_id", c.me.id.clone());
+                put("cluster_epoch", map.epoch.to_string());
+                put("cluster_raft_role", st.role.into());
+                put(
+                    "cluster_raft_leader",
+                    st.leader.map(name).unwrap_or_default(),
+                );
+                put("cluster_raft_term", st.term.to_string());
+                put("cluster_raft_applied", st.applied.to_string());
+                put("cluster_raft_voters", st.voters.len().to_string());
+                put("cluster_raft_learners", st.learners.len().to_string());
+            }
         }
         "keyspace" => {
             for i in 0..node.store.databases() {

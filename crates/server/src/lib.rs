@@ -6,6 +6,9 @@
 //! | module      | job                                                             |
 //! |-------------|-----------------------------------------------------------------|
 //! | [`node`]    | [`Node`]: what all connections share (store, config, clients, stats, slow log, shutdown) |
+//! | [`cluster`] | this node's identity, its metadata-group member, the shard map it routes by |
+//! | [`link`]    | RESP connections to other nodes, for forwarding                   |
+//! | [`route`]   | keyed commands by the shard map: here, forwarded, split, or -MOVED |
 //! | [`conn`]    | one connection's read → parse → execute → reply loop, and its limits |
 //! | [`command`] | the command table: dispatch, arity, `COMMAND`, key positions      |
 //! | [`cmd`]     | the handlers, one family per file                                |
@@ -14,6 +17,7 @@
 //! | [`error`]   | [`error::CmdError`] and Redis's exact error strings               |
 //! | [`metrics`] | the opt-in Prometheus endpoint                                   |
 
+pub mod cluster;
 pub mod cmd;
 pub mod command;
 pub mod config;
@@ -21,8 +25,10 @@ pub mod conn;
 pub mod error;
 pub mod evict;
 pub mod info;
+pub mod link;
 pub mod metrics;
 pub mod node;
+pub mod route;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -64,6 +70,7 @@ pub async fn bind(node: &Node) -> std::io::Result<Vec<TcpListener>> {
 /// open connections to finish.
 pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
     let cron = tokio::spawn(cron(node.clone()));
+    let cold = tokio::spawn(start_cold(node.clone()));
     let metrics_port = node.config.read().metrics_port;
     if metrics_port != 0 {
         metrics::start(node.clone(), metrics_port).await;
@@ -82,6 +89,46 @@ pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     cron.abort();
+    cold.abort();
+}
+
+/// Keys of a slot this node gains start cold (DESIGN.md §5): whatever it
+/// still holds from an earlier time as owner may be stale, so it goes; and
+/// keys of a slot it loses can no longer be reached, so they go too.
+async fn start_cold(node: Arc<Node>) {
+    use shoal_cluster::{key_slot, SLOTS};
+    let Some(cluster) = node.cluster.get().cloned() else {
+        return;
+    };
+    let mut maps = cluster.meta.watch();
+    let mut before = maps.borrow_and_update().clone();
+    while maps.changed().await.is_ok() {
+        let now = maps.borrow_and_update().clone();
+        let mine = |m: &shoal_cluster::map::ShardMap, slot: u16| {
+            m.owner(slot).is_some_and(|n| n.id == cluster.me.id)
+        };
+        let moved: Vec<bool> = (0..SLOTS)
+            .map(|s| mine(&now, s) != mine(&before, s))
+            .collect();
+        before = now;
+        if !moved.contains(&true) {
+            continue;
+        }
+        let node = node.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let dropped: usize = (0..node.store.databases())
+                .map(|db| {
+                    node.store
+                        .db(db)
+                        .remove_where(|k| moved[usize::from(key_slot(k))])
+                })
+                .sum();
+            if dropped > 0 {
+                tracing::info!("dropped {dropped} keys of slots that changed owner");
+            }
+        })
+        .await;
+    }
 }
 
 async fn accept_loop(node: Arc<Node>, listener: TcpListener) {

@@ -39,6 +39,8 @@ pub struct Node {
     pub pubsub: Arc<crate::cmd::pubsub::PubSub>,
     pub blocking: Arc<crate::cmd::blocking::Blocking>,
     pub evictor: crate::evict::Evictor,
+    /// Set once at start, before clients are served.
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -59,6 +61,8 @@ pub struct HotConfig {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// `cluster-redirect moved`: answer -MOVED instead of forwarding.
+    pub cluster_moved: AtomicBool,
 }
 
 impl HotConfig {
@@ -91,6 +95,8 @@ impl HotConfig {
             .store(c.zset_max_listpack_entries, Ordering::Relaxed);
         self.zset_max_listpack_value
             .store(c.zset_max_listpack_value, Ordering::Relaxed);
+        self.cluster_moved
+            .store(c.cluster_redirect == "moved", Ordering::Relaxed);
     }
 
     pub fn policy(&self) -> Policy {
@@ -167,6 +173,7 @@ impl Node {
             pubsub: Arc::default(),
             blocking: Arc::default(),
             evictor: Default::default(),
+            cluster: std::sync::OnceLock::new(),
             shutdown,
         });
         let _ = node.evictor.node.set(Arc::downgrade(&node));

@@ -313,6 +313,25 @@ impl Db {
         })
     }
 
+    /// Removes every key `doomed` picks, a shard at a time; returns how
+    /// many went.
+    pub fn remove_where(&self, mut doomed: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut removed = 0;
+        for s in self.shards.iter() {
+            let mut shard = s.lock();
+            let keys: Vec<Vec<u8>> = shard
+                .iter()
+                .filter(|(k, _)| doomed(k))
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            for k in &keys {
+                shard.remove(k);
+            }
+            removed += keys.len();
+        }
+        removed
+    }
+
     pub fn flush(&self) {
         for s in self.shards.iter() {
             // Take the tables out under the lock, free them outside it.

@@ -1,12 +1,26 @@
-//! Cluster commands, answered for a node that owns every slot: shoal with
-//! no peers is a one-node cluster (DESIGN.md §5), so cluster-aware clients
-//! find all 16384 slots here.
+//! Cluster commands, answered from the replicated shard map (every node
+//! holds the whole map, so any node answers for the cluster). shoal with
+//! no peers is a one-node cluster (DESIGN.md §5) and lists all 16384
+//! slots as its own.
+//!
+//! shoal's own subcommands: `CLUSTER JOIN id host:port host:busport
+//! weight` (admit a node; what `--join` sends), `CLUSTER FORGET id` takes a
+//! node out of the cluster for good (Redis's forgets it on one node), and
+//! `CLUSTER PROXYLINK` marks a connection as another node's forwarding
+//! link.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use shoal_cluster::map::{Node, ShardMap};
 use shoal_cluster::{key_slot, SLOTS};
+use shoal_meta::types::{raft_id, Proposal};
 
+use crate::cluster::Cluster;
+use crate::cmd::arg_int;
 use crate::command::{cmd, container, Command, Ctx};
-use crate::error::CmdResult;
+use crate::error::{CmdError, CmdResult};
+use crate::route::Deferred;
 
 const STALE: &[&str] = &["loading", "stale"];
 const ACL: &[&str] = &["@slow"];
@@ -130,12 +144,80 @@ static CLUSTER: &[Command] = &[
         "",
         nodes,
     ),
+    cmd(
+        "countkeysinslot",
+        3,
+        STALE,
+        (0, 0, 0),
+        ACL,
+        "cluster",
+        "3.0.0",
+        "Returns the number of keys in a hash slot.",
+        "slot",
+        countkeysinslot,
+    ),
+    cmd(
+        "getkeysinslot",
+        4,
+        STALE,
+        (0, 0, 0),
+        ACL,
+        "cluster",
+        "3.0.0",
+        "Returns the key names in a hash slot.",
+        "slot count",
+        getkeysinslot,
+    ),
+    cmd(
+        "forget",
+        3,
+        &["admin", "stale", "no_async_loading"],
+        (0, 0, 0),
+        &["@admin", "@slow", "@dangerous"],
+        "cluster",
+        "3.0.0",
+        "Removes a node from the cluster (shoal: from every node, through the metadata group).",
+        "node-id",
+        forget,
+    ),
+    cmd(
+        "join",
+        6,
+        &["admin", "stale", "no_async_loading"],
+        (0, 0, 0),
+        &["@admin", "@slow", "@dangerous"],
+        "cluster",
+        "shoal",
+        "Admits a node to the cluster (shoal's own; what `shoal --join` sends).",
+        "node-id host:port host:busport weight",
+        join,
+    ),
+    cmd(
+        "proxylink",
+        2,
+        &["stale", "fast"],
+        (0, 0, 0),
+        &["@fast", "@connection"],
+        "cluster",
+        "shoal",
+        "Marks this connection as another node's forwarding link (shoal's own).",
+        "",
+        proxylink,
+    ),
 ];
 
-/// `ASKING`, `READONLY`, `READWRITE`: accepted; with one node they change nothing.
+/// `ASKING`, `READONLY`, `READWRITE`: accepted; with no replicas and no
+/// migrations they change nothing.
 fn ok(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.out.ok();
     Ok(())
+}
+
+fn cluster<'a>(ctx: &Ctx<'a>) -> Result<&'a Arc<Cluster>, CmdError> {
+    ctx.node
+        .cluster
+        .get()
+        .ok_or_else(|| CmdError::other("ERR This instance has cluster support disabled"))
 }
 
 /// `CLUSTER KEYSLOT key`
@@ -146,83 +228,258 @@ fn keyslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// `CLUSTER MYID`
 fn myid(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    ctx.out.bulk(ctx.node.run_id.as_bytes());
+    let id = cluster(ctx)?.me.id.clone();
+    ctx.out.bulk(id.as_bytes());
     Ok(())
+}
+
+/// Healthy nodes that own at least one slot (Redis's `cluster_size`).
+fn serving(map: &ShardMap) -> usize {
+    map.nodes()
+        .iter()
+        .filter(|n| n.healthy && map.slots_of(&n.id) > 0)
+        .count()
 }
 
 /// `CLUSTER INFO`
 fn info(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    let text = format!(
-        "cluster_state:ok\r\ncluster_slots_assigned:{SLOTS}\r\ncluster_slots_ok:{SLOTS}\r\ncluster_slots_pfail:0\r\n\
-         cluster_slots_fail:0\r\ncluster_known_nodes:1\r\ncluster_size:1\r\ncluster_current_epoch:1\r\n\
-         cluster_my_epoch:1\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
-         total_cluster_links_buffer_limit_exceeded:0\r\n"
-    );
+    let map = cluster(ctx)?.map();
+    let text = info_text(&map);
     ctx.out.verbatim(text.as_bytes());
     Ok(())
 }
 
-/// The address clients reach this node at: the one this client connected to.
-fn endpoint(ctx: &Ctx<'_>) -> (String, u16) {
-    let laddr = ctx.conn.handle.laddr;
-    (laddr.ip().to_string(), laddr.port())
+/// The `CLUSTER INFO` text (also INFO's view of the cluster's state).
+pub fn info_text(map: &ShardMap) -> String {
+    let assigned: usize = map
+        .ranges()
+        .iter()
+        .map(|(a, b, _)| usize::from(b - a) + 1)
+        .sum();
+    let state = if map.covered() { "ok" } else { "fail" };
+    let failed = map.nodes().iter().filter(|n| !n.healthy).count();
+    let epoch = map.epoch;
+    format!(
+        "cluster_state:{state}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{assigned}\r\ncluster_slots_pfail:0\r\n\
+         cluster_slots_fail:0\r\ncluster_known_nodes:{}\r\ncluster_size:{}\r\ncluster_current_epoch:{epoch}\r\n\
+         cluster_my_epoch:{epoch}\r\ncluster_failed_nodes:{failed}\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
+         total_cluster_links_buffer_limit_exceeded:0\r\n",
+        map.nodes().len(),
+        serving(map),
+    )
+}
+
+/// A node's client address as host and port.
+fn endpoint(node: &Node) -> (&str, i64) {
+    match node.addr.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().unwrap_or(0)),
+        None => (node.addr.as_str(), 0),
+    }
 }
 
 /// `CLUSTER SLOTS`
 fn slots(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    let (ip, port) = endpoint(ctx);
+    let map = cluster(ctx)?.map();
+    let ranges = map.ranges();
     let out = &mut *ctx.out;
-    out.array(1);
-    out.array(3);
-    out.int(0);
-    out.int(i64::from(SLOTS - 1));
-    out.array(4);
-    out.bulk(ip.as_bytes());
-    out.int(i64::from(port));
-    out.bulk(ctx.node.run_id.as_bytes());
-    out.map(0);
+    out.array(ranges.len());
+    for (first, last, node) in ranges {
+        let (ip, port) = endpoint(node);
+        out.array(3);
+        out.int(i64::from(first));
+        out.int(i64::from(last));
+        out.array(4);
+        out.bulk(ip.as_bytes());
+        out.int(port);
+        out.bulk(node.id.as_bytes());
+        out.map(0);
+    }
     Ok(())
 }
 
-/// `CLUSTER SHARDS`
+/// `CLUSTER SHARDS`: one shard per node (shoal has no replicas).
 fn shards(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    let (ip, port) = endpoint(ctx);
+    let map = cluster(ctx)?.map();
+    let ranges = map.ranges();
     let out = &mut *ctx.out;
-    out.array(1);
-    out.map(2);
-    out.bulk(b"slots");
-    out.array(2);
-    out.int(0);
-    out.int(i64::from(SLOTS - 1));
-    out.bulk(b"nodes");
-    out.array(1);
-    out.map(7);
-    out.bulk(b"id");
-    out.bulk(ctx.node.run_id.as_bytes());
-    out.bulk(b"port");
-    out.int(i64::from(port));
-    out.bulk(b"ip");
-    out.bulk(ip.as_bytes());
-    out.bulk(b"endpoint");
-    out.bulk(ip.as_bytes());
-    out.bulk(b"role");
-    out.bulk(b"master");
-    out.bulk(b"replication-offset");
-    out.int(0);
-    out.bulk(b"health");
-    out.bulk(b"online");
+    out.array(map.nodes().len());
+    for node in map.nodes() {
+        let own: Vec<(u16, u16)> = ranges
+            .iter()
+            .filter(|(_, _, n)| n.id == node.id)
+            .map(|&(a, b, _)| (a, b))
+            .collect();
+        let (ip, port) = endpoint(node);
+        out.map(2);
+        out.bulk(b"slots");
+        out.array(own.len() * 2);
+        for (a, b) in own {
+            out.int(i64::from(a));
+            out.int(i64::from(b));
+        }
+        out.bulk(b"nodes");
+        out.array(1);
+        out.map(7);
+        out.bulk(b"id");
+        out.bulk(node.id.as_bytes());
+        out.bulk(b"port");
+        out.int(port);
+        out.bulk(b"ip");
+        out.bulk(ip.as_bytes());
+        out.bulk(b"endpoint");
+        out.bulk(ip.as_bytes());
+        out.bulk(b"role");
+        out.bulk(b"master");
+        out.bulk(b"replication-offset");
+        out.int(0);
+        out.bulk(b"health");
+        out.bulk(if node.healthy { b"online" } else { b"fail" });
+    }
     Ok(())
 }
 
-/// `CLUSTER NODES`
+/// `CLUSTER NODES`: Redis's line format, one line per node.
 fn nodes(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    let (ip, port) = endpoint(ctx);
-    let bus = u32::from(port) + 10000;
-    let line = format!(
-        "{} {ip}:{port}@{bus} myself,master - 0 0 1 connected 0-{}\n",
-        ctx.node.run_id,
-        SLOTS - 1
-    );
-    ctx.out.verbatim(line.as_bytes());
+    let cluster = cluster(ctx)?;
+    let text = nodes_text(&cluster.map(), &cluster.me.id);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// The `CLUSTER NODES` text as node `me` sees `map`.
+pub fn nodes_text(map: &ShardMap, me: &str) -> String {
+    let ranges = map.ranges();
+    let mut text = String::new();
+    for node in map.nodes() {
+        let bus_port = node.bus.rsplit_once(':').map_or("0", |(_, p)| p);
+        let mut flags = Vec::new();
+        if node.id == me {
+            flags.push("myself");
+        }
+        flags.push("master");
+        if !node.healthy {
+            flags.push("fail");
+        }
+        let link = if node.healthy {
+            "connected"
+        } else {
+            "disconnected"
+        };
+        text.push_str(&format!(
+            "{} {}@{bus_port} {} - 0 0 {} {link}",
+            node.id,
+            node.addr,
+            flags.join(","),
+            map.epoch
+        ));
+        for (a, b, _) in ranges.iter().filter(|(_, _, n)| n.id == node.id) {
+            if a == b {
+                text.push_str(&format!(" {a}"));
+            } else {
+                text.push_str(&format!(" {a}-{b}"));
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// A slot argument: an integer in 0..16384.
+fn slot_arg(arg: &[u8]) -> Result<Option<u16>, CmdError> {
+    let n = arg_int(arg)?;
+    Ok(u16::try_from(n).ok().filter(|&s| s < SLOTS))
+}
+
+/// The keys of this node's current database in `slot`, at most `limit`.
+fn keys_in_slot(ctx: &Ctx<'_>, slot: u16, limit: usize) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    for shard in ctx.db().shards() {
+        let shard = shard.lock();
+        for (k, e) in shard.iter() {
+            if found.len() >= limit {
+                return found;
+            }
+            if !e.is_expired(ctx.now) && key_slot(k) == slot {
+                found.push(k.to_vec());
+            }
+        }
+    }
+    found
+}
+
+/// `CLUSTER COUNTKEYSINSLOT slot` (a scan of the keyspace: shoal keeps no
+/// per-slot index yet).
+fn countkeysinslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let slot = slot_arg(&argv[2])?.ok_or_else(|| CmdError::other("ERR Invalid slot"))?;
+    let n = keys_in_slot(ctx, slot, usize::MAX).len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// `CLUSTER GETKEYSINSLOT slot count`
+fn getkeysinslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let slot = slot_arg(&argv[2])?;
+    let count = arg_int(&argv[3])?;
+    let (Some(slot), Ok(count)) = (slot, usize::try_from(count)) else {
+        return Err(CmdError::other("ERR Invalid slot or number of keys"));
+    };
+    let keys = keys_in_slot(ctx, slot, count);
+    ctx.out.array(keys.len());
+    for k in &keys {
+        ctx.out.bulk(k);
+    }
+    Ok(())
+}
+
+/// `CLUSTER FORGET node-id`
+fn forget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let cluster = cluster(ctx)?;
+    let id = String::from_utf8_lossy(&argv[2]).into_owned();
+    if id == cluster.me.id {
+        return Err(CmdError::other(
+            "ERR I tried hard but I can't forget myself...",
+        ));
+    }
+    if cluster.map().node(&id).is_none() {
+        return Err(CmdError::other(format!("ERR Unknown node {id}")));
+    }
+    ctx.conn.deferred = Some(Deferred::Propose(Proposal::Remove { id }));
+    Ok(())
+}
+
+/// `CLUSTER JOIN node-id host:port host:busport weight`
+fn join(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    cluster(ctx)?;
+    let text = |i: usize| String::from_utf8_lossy(&argv[i]).into_owned();
+    let id = text(2);
+    if raft_id(&id).is_none() {
+        return Err(CmdError::other(format!("ERR Invalid node id {id}")));
+    }
+    let is_addr = |a: &str| {
+        a.rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    };
+    let (addr, bus) = (text(3), text(4));
+    if !is_addr(&addr) || !is_addr(&bus) {
+        return Err(CmdError::other("ERR Invalid node address"));
+    }
+    let weight = u32::try_from(arg_int(&argv[5])?)
+        .ok()
+        .filter(|w| (1..=1000).contains(w))
+        .ok_or_else(|| CmdError::other("ERR Invalid node weight"))?;
+    ctx.conn.deferred = Some(Deferred::Propose(Proposal::Admit(Node {
+        id,
+        addr,
+        bus,
+        weight,
+        healthy: true,
+    })));
+    Ok(())
+}
+
+/// `CLUSTER PROXYLINK`
+fn proxylink(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.conn.proxylink = true;
+    ctx.out.ok();
     Ok(())
 }

@@ -1,0 +1,337 @@
+//! [`Cluster`]: this node's place in the cluster — its identity and
+//! directory, its member of the metadata group, and the replicated shard
+//! map every keyed command is routed by (DESIGN.md §3–§5).
+//!
+//! A node keeps what must survive a restart in `<dir>/node-<port>/`: its
+//! id (file `id`), the Raft log, vote and snapshot. The directory is
+//! locked while the node runs, so two processes never share one log.
+//! With no `join`, a node that finds the directory empty starts a cluster
+//! of one: it bootstraps a one-voter group and joins its own map, owning
+//! all 16384 slots. With `join host:port`, it asks that member to admit it
+//! (`CLUSTER JOIN`, forwarded to the leader) and serves once it is in the
+//! map. A node that finds its directory full is a member already: it
+//! takes up its identity and the group brings it up to date.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_cluster::map::{Node, ShardMap};
+use shoal_cluster::{key_slot, SLOTS};
+use shoal_meta::node::{default_config, MetaNode};
+use shoal_meta::types::{raft_id, Proposal};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::link::Link;
+
+pub struct Cluster {
+    /// This node as the map lists it.
+    pub me: Node,
+    pub meta: MetaNode,
+    map: watch::Receiver<Arc<ShardMap>>,
+    /// This node owns every slot (a cluster of one): routing is skipped.
+    all_mine: Arc<AtomicBool>,
+    /// Held while the node runs: the lock on its directory.
+    _lock: std::fs::File,
+}
+
+/// Which node owns a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Here,
+    /// Another node, at this client address.
+    At(String),
+    /// No live node.
+    Nowhere,
+}
+
+/// Where a keyed command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Every key's slot is this node's.
+    Local,
+    /// The (single) slot's owner is `addr`.
+    Elsewhere { slot: u16, addr: String },
+    /// The keys' slots have more than one owner, or one that is not here.
+    CrossSlot,
+    /// No live node owns `slot`.
+    Down,
+}
+
+fn new_id() -> String {
+    let mut rng = shoal_store::Rng::from_time();
+    (0..5)
+        .map(|_| format!("{:08x}", rng.next_u64() as u32))
+        .collect()
+}
+
+/// This node's id, made (and saved, fsynced) the first time.
+fn identity(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if raft_id(id.trim()).is_some() => return Ok(id.trim().to_string()),
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} is not a node id",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let id = new_id();
+    let tmp = dir.join("id.tmp");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(id.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(id)
+}
+
+/// The host this node tells others to reach it at.
+fn announce_host(config: &Config, seen_by_seed: Option<String>) -> String {
+    if !config.cluster_announce_ip.is_empty() {
+        return config.cluster_announce_ip.clone();
+    }
+    let bound = config
+        .bind
+        .iter()
+        .map(|b| b.trim_start_matches('-'))
+        .find(|b| !matches!(*b, "*" | "0.0.0.0" | "::" | "::*"));
+    match (bound, seen_by_seed) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(seen)) => seen,
+        (None, None) => "127.0.0.1".into(),
+    }
+}
+
+/// The bus listener: `cluster-port`; else the port this node used since
+/// its first start (saved in `dir`: peers know it by that address); the
+/// first time, client port + 10000 as Redis, or any free port if that one
+/// is out of range or taken.
+async fn bind_bus(config: &Config, port: u16, dir: &Path) -> Result<TcpListener, String> {
+    let host = config
+        .bind
+        .first()
+        .map(|b| b.trim_start_matches('-'))
+        .map(|b| if b == "*" { "0.0.0.0" } else { b })
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    if config.cluster_port != 0 {
+        return TcpListener::bind((host.as_str(), config.cluster_port))
+            .await
+            .map_err(|e| format!("cluster bus port {}: {e}", config.cluster_port));
+    }
+    let saved = dir.join("bus-port");
+    let last: Option<u16> = std::fs::read_to_string(&saved)
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    if let Some(p) = last {
+        return TcpListener::bind((host.as_str(), p))
+            .await
+            .map_err(|e| format!("cluster bus port {p} (this node's since its first start): {e}"));
+    }
+    let default = match u16::try_from(u32::from(port) + 10000) {
+        Ok(p) => TcpListener::bind((host.as_str(), p)).await.ok(),
+        Err(_) => None,
+    };
+    let l = match default {
+        Some(l) => l,
+        None => {
+            let l = TcpListener::bind((host.as_str(), 0))
+                .await
+                .map_err(|e| format!("cluster bus: {e}"))?;
+            tracing::warn!("cluster bus on a free port: client port + 10000 is not available");
+            l
+        }
+    };
+    let p = l.local_addr().map_err(|e| e.to_string())?.port();
+    std::fs::write(&saved, p.to_string()).map_err(|e| format!("{}: {e}", saved.display()))?;
+    Ok(l)
+}
+
+/// Asks the member at `seed` to admit `me`; retried until it does.
+async fn join(seed: &str, me: &Node) {
+    let weight = me.weight.to_string();
+    let argv: [&[u8]; 6] = [
+        b"CLUSTER",
+        b"JOIN",
+        me.id.as_bytes(),
+        me.addr.as_bytes(),
+        me.bus.as_bytes(),
+        weight.as_bytes(),
+    ];
+    let limit = Duration::from_secs(30);
+    loop {
+        let answer = match Link::connect(seed, limit).await {
+            Ok(mut link) => link
+                .call(&argv, Some(limit))
+                .await
+                .map(|r| String::from_utf8_lossy(&r).trim_end().to_string()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(r) if r == "+OK" => return,
+            Ok(r) => tracing::warn!("joining through {seed}: {r}"),
+            Err(e) => tracing::warn!("joining through {seed}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The address this node reaches `seed` from (for a wildcard bind).
+async fn address_towards(seed: &str) -> Option<String> {
+    let s = tokio::net::TcpStream::connect(seed).await.ok()?;
+    Some(s.local_addr().ok()?.ip().to_string())
+}
+
+impl Cluster {
+    /// Takes up this node's identity under `config.dir`, starts its member
+    /// of the metadata group and, the first time, bootstraps or joins.
+    /// Returns once this node is in the map (or, on a restart, at once).
+    pub async fn start(config: &Config, port: u16) -> Result<Arc<Cluster>, String> {
+        let dir: PathBuf = Path::new(&config.dir).join(format!("node-{port}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let lock = std::fs::File::create(dir.join("lock"))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        lock.try_lock().map_err(|_| {
+            format!(
+                "{} is in use by another shoal process (one directory per node)",
+                dir.display()
+            )
+        })?;
+        let id = identity(&dir).map_err(|e| format!("node id in {}: {e}", dir.display()))?;
+        let seed = (!config.join.is_empty()).then(|| config.join.clone());
+        let seen = match &seed {
+            Some(s) if config.cluster_announce_ip.is_empty() => address_towards(s).await,
+            _ => None,
+        };
+        let host = announce_host(config, seen);
+        let bus = bind_bus(config, port, &dir).await?;
+        let bus_port = bus.local_addr().map_err(|e| e.to_string())?.port();
+        let me = Node {
+            id: id.clone(),
+            addr: format!("{host}:{port}"),
+            bus: format!("{host}:{bus_port}"),
+            weight: config.cluster_weight as u32,
+            healthy: true,
+        };
+        let rid = raft_id(&id).ok_or("bad node id")?;
+        let mut meta = MetaNode::start(rid, &dir, bus, default_config())
+            .await
+            .map_err(|e| e.to_string())?;
+        meta.set_voters(config.cluster_voters as usize);
+        let restarted = !meta.is_blank().await.map_err(|e| e.to_string())?;
+        if !restarted {
+            match &seed {
+                None => {
+                    let voters = BTreeMap::from([(
+                        rid,
+                        openraft::BasicNode {
+                            addr: me.bus.clone(),
+                        },
+                    )]);
+                    meta.bootstrap(voters).await.map_err(|e| e.to_string())?;
+                    meta.propose(Proposal::Admit(me.clone()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Some(seed) => join(seed, &me).await,
+            }
+        }
+        meta.detect_failures(id, Duration::from_millis(config.cluster_node_timeout));
+        let map = meta.watch();
+        let all_mine = Arc::new(AtomicBool::new(false));
+        let mut changes = map.clone();
+        let (mine, my_id) = (all_mine.clone(), me.id.clone());
+        let owns_all = move |m: &ShardMap| m.covered() && m.slots_of(&my_id) == usize::from(SLOTS);
+        mine.store(owns_all(&map.borrow()), Ordering::Relaxed);
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let all = owns_all(&changes.borrow_and_update());
+                mine.store(all, Ordering::Relaxed);
+            }
+        });
+        let cluster = Arc::new(Cluster {
+            me,
+            meta,
+            map,
+            all_mine,
+            _lock: lock,
+        });
+        if restarted {
+            // A member again: say where it is now (a no-op when unchanged).
+            let c = cluster.clone();
+            tokio::spawn(async move {
+                if let Err(e) = c.meta.propose(Proposal::Admit(c.me.clone())).await {
+                    tracing::warn!("could not re-announce this node: {e}");
+                }
+            });
+        }
+        Ok(cluster)
+    }
+
+    /// This node owns every slot: no command needs routing.
+    pub fn is_alone(&self) -> bool {
+        self.all_mine.load(Ordering::Relaxed)
+    }
+
+    /// The map as this node last applied it.
+    pub fn map(&self) -> Arc<ShardMap> {
+        self.map.borrow().clone()
+    }
+
+    /// Which node owns `key`.
+    pub fn place(&self, key: &[u8]) -> Place {
+        if self.is_alone() {
+            return Place::Here;
+        }
+        match self.map.borrow().owner(key_slot(key)) {
+            Some(n) if n.id == self.me.id => Place::Here,
+            Some(n) => Place::At(n.addr.clone()),
+            None => Place::Nowhere,
+        }
+    }
+
+    /// Where a command with these keys runs.
+    pub fn route<'a>(&self, keys: impl IntoIterator<Item = &'a [u8]>) -> Route {
+        if self.all_mine.load(Ordering::Relaxed) {
+            return Route::Local;
+        }
+        let map = self.map.borrow();
+        let mut first: Option<u16> = None;
+        let mut all_here = true;
+        let mut one_slot = true;
+        for key in keys {
+            let slot = key_slot(key);
+            match first {
+                None => first = Some(slot),
+                Some(f) if f != slot => one_slot = false,
+                Some(_) => {}
+            }
+            match map.owner(slot) {
+                Some(n) if n.id == self.me.id => {}
+                Some(_) => all_here = false,
+                None => return Route::Down,
+            }
+        }
+        match first {
+            _ if all_here => Route::Local,
+            Some(slot) if one_slot => match map.owner(slot) {
+                Some(n) => Route::Elsewhere {
+                    slot,
+                    addr: n.addr.clone(),
+                },
+                None => Route::Down,
+            },
+            _ => Route::CrossSlot,
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Routing a keyed command by the replicated shard map (DESIGN.md §4):
+//! served here, forwarded to the slot's owner with its reply relayed
+//! (`cluster-redirect proxy`, the default), split per owner (MGET, MSET,
+//! DEL, UNLINK, EXISTS, TOUCH across slots), or refused with Redis
+//! Cluster's `-MOVED`, `-CROSSSLOT` or `-CLUSTERDOWN`.
+//!
+//! Each client connection keeps its own link to each owner it forwards
+//! to, set to the client's database and protocol, so a forwarded command
+//! sees what the client would see connected to the owner itself.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use shoal_proto::frame::reply_len;
+use shoal_proto::Reply;
+
+use crate::cluster::{Place, Route};
+use crate::command::{self, Command};
+use crate::conn::{finish_reply, reply_error, ConnState, ReplyMode};
+use crate::error::CmdError;
+use crate::node::Node;
+
+/// How long a forwarded command may take (blocking commands: unbounded).
+const FORWARD_LIMIT: Duration = Duration::from_secs(10);
+
+/// Work a command cannot finish without waiting on the network.
+pub enum Deferred {
+    /// Forward the request to the owner of `slot` at `addr`; relay the reply.
+    Forward { slot: u16, addr: String },
+    /// A multi-key command whose keys have several owners: each owner runs
+    /// its share, the replies are put back together in key order.
+    Split,
+    /// Put a change through the metadata group's leader; `+OK` when done.
+    Propose(shoal_meta::types::Proposal),
+}
+
+/// Multi-key commands that are split per owner rather than refused.
+fn splits(command: &Command) -> bool {
+    matches!(
+        command.name,
+        "mget" | "mset" | "del" | "unlink" | "exists" | "touch"
+    )
+}
+
+/// Where a keyed command runs: here (None), deferred to the network, or
+/// refused: -MOVED under `cluster-redirect moved`, inside MULTI and on a
+/// link from another node; -CROSSSLOT when the keys have several owners
+/// and the command cannot be split; -CLUSTERDOWN when a slot has none.
+pub fn route(
+    node: &Node,
+    state: &ConnState,
+    command: &Command,
+    argv: &[Bytes],
+) -> Result<Option<Deferred>, CmdError> {
+    let Some(cluster) = node.cluster.get() else {
+        return Ok(None);
+    };
+    if cluster.is_alone() || (command.first_key <= 0 && command.movable_keys.is_none()) {
+        return Ok(None);
+    }
+    let redirect =
+        state.proxylink || state.multi.is_some() || node.hot.cluster_moved.load(Ordering::Relaxed);
+    let keys = command.key_positions(argv);
+    match cluster.route(keys.iter().map(|&i| &argv[i][..])) {
+        Route::Local => Ok(None),
+        Route::Elsewhere { slot, addr } if redirect => {
+            Err(CmdError::other(format!("MOVED {slot} {addr}")))
+        }
+        Route::Elsewhere { slot, addr } => Ok(Some(Deferred::Forward { slot, addr })),
+        Route::CrossSlot if !redirect && splits(command) => Ok(Some(Deferred::Split)),
+        Route::CrossSlot => Err(CmdError::other(
+            "CROSSSLOT Keys in request don't hash to the same slot",
+        )),
+        Route::Down => Err(CmdError::other("CLUSTERDOWN Hash slot not served")),
+    }
+}
+
+/// Does the work a command left for the connection loop and writes its reply.
+pub async fn finish(
+    node: &Node,
+    state: &mut ConnState,
+    out: &mut Reply,
+    argv: &[Bytes],
+    work: Deferred,
+) {
+    let reply_start = out.len();
+    match work {
+        Deferred::Forward { slot, addr } => {
+            match forward(node, state, out.resp3, argv, &addr).await {
+                Ok(reply) => {
+                    if reply.starts_with(b"-") {
+                        node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+                    }
+                    out.raw(&reply);
+                }
+                Err(e) => reply_error(node, out, &unreachable(slot, &addr, &e)),
+            }
+            state.commands_run += 1;
+        }
+        Deferred::Split => {
+            match split(node, state, out.resp3, argv).await {
+                Ok(reply) => out.raw(&reply),
+                Err(e) => reply_error(node, out, &e),
+            }
+            state.commands_run += 1;
+        }
+        Deferred::Propose(p) => {
+            let done = match node.cluster.get() {
+                Some(c) => c.meta.propose(p).await.map_err(|e| e.to_string()),
+                None => Err("This instance has cluster support disabled".into()),
+            };
+            match done {
+                Ok(_) => out.ok(),
+                Err(e) => reply_error(node, out, &CmdError::other(format!("ERR {e}"))),
+            }
+        }
+    }
+    finish_reply(state, out, reply_start);
+}
+
+fn unreachable(slot: u16, addr: &str, e: &std::io::Error) -> CmdError {
+    CmdError::other(format!(
+        "TRYAGAIN the owner of slot {slot} ({addr}) did not answer: {e}"
+    ))
+}
+
+/// Sends `argv` to the node at `addr` on this connection's link to it
+/// (made on first use, dropped after a failure), in this connection's
+/// database and protocol, and returns the reply's wire bytes.
+async fn forward(
+    node: &Node,
+    state: &mut ConnState,
+    resp3: bool,
+    argv: &[Bytes],
+    addr: &str,
+) -> std::io::Result<Bytes> {
+    use std::collections::hash_map::Entry;
+    let blocking = command::resolve(argv)
+        .map(|(c, _)| c.has_flag("blocking"))
+        .unwrap_or(false);
+    let limit = (!blocking).then_some(FORWARD_LIMIT);
+    let link = match state.links.entry(addr.to_string()) {
+        Entry::Occupied(l) => l.into_mut(),
+        Entry::Vacant(v) => {
+            let password = node.config.read().requirepass.clone();
+            v.insert(crate::link::Link::forwarding(addr, &password, FORWARD_LIMIT).await?)
+        }
+    };
+    let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+    let result = match link.align(state.db, resp3, FORWARD_LIMIT).await {
+        Ok(()) => link.call(&args, limit).await,
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        state.links.remove(addr);
+    }
+    result
+}
+
+/// One owner's share of a split command: its client address (None: this
+/// node) and the positions in the original argv of its keys.
+struct Share {
+    at: Option<String>,
+    keys: Vec<usize>,
+}
+
+/// Runs a multi-key command whose keys have several owners: each owner
+/// gets the command with its own keys (MSET: with their values), and the
+/// replies are merged: MGET's elements back in key order, MSET's `+OK`,
+/// the others' counts added up. The first error any owner answers is the
+/// reply.
+async fn split(
+    node: &Node,
+    state: &mut ConnState,
+    resp3: bool,
+    argv: &[Bytes],
+) -> Result<Bytes, CmdError> {
+    let Some(cluster) = node.cluster.get() else {
+        return Err(CmdError::other(
+            "ERR This instance has cluster support disabled",
+        ));
+    };
+    let name = argv[0].to_ascii_lowercase();
+    let step = if name == b"mset" { 2 } else { 1 };
+    let mut shares: Vec<Share> = Vec::new();
+    for i in (1..argv.len()).step_by(step) {
+        let at = match cluster.place(&argv[i]) {
+            Place::Here => None,
+            Place::At(addr) => Some(addr),
+            Place::Nowhere => return Err(CmdError::other("CLUSTERDOWN Hash slot not served")),
+        };
+        match shares.iter_mut().find(|s| s.at == at) {
+            Some(s) => s.keys.push(i),
+            None => shares.push(Share { at, keys: vec![i] }),
+        }
+    }
+    let mut replies = Vec::with_capacity(shares.len());
+    for share in &shares {
+        let mut sub: Vec<Bytes> = vec![argv[0].clone()];
+        for &i in &share.keys {
+            sub.extend(argv[i..i + step].iter().cloned());
+        }
+        let reply = match &share.at {
+            None => {
+                let mut out = Reply::new();
+                out.resp3 = resp3;
+                // CLIENT REPLY applies to the whole command, not to a share.
+                let mode = std::mem::replace(&mut state.reply_mode, ReplyMode::On);
+                crate::conn::execute(node, state, &mut out, &sub);
+                state.reply_mode = mode;
+                out.buf.freeze()
+            }
+            Some(addr) => forward(node, state, resp3, &sub, addr).await.map_err(|e| {
+                let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
+                unreachable(slot, addr, &e)
+            })?,
+        };
+        if reply.starts_with(b"-") || reply.starts_with(b"!") {
+            let text = String::from_utf8_lossy(&reply[1..]);
+            return Err(CmdError::other(text.trim_end().to_string()));
+        }
+        replies.push(reply);
+    }
+    merge(&name, argv.len(), &shares, &replies)
+}
+
+/// Puts the owners' replies to a split command back together.
+fn merge(name: &[u8], argc: usize, shares: &[Share], replies: &[Bytes]) -> Result<Bytes, CmdError> {
+    let bad = || CmdError::other("ERR a node's reply to a split command was not understood");
+    match name {
+        b"mset" => Ok(Bytes::from_static(b"+OK\r\n")),
+        b"mget" => {
+            let mut elements: Vec<Option<Bytes>> = vec![None; argc];
+            for (share, reply) in shares.iter().zip(replies) {
+                if !reply.starts_with(b"*") {
+                    return Err(bad());
+                }
+                let mut pos = reply
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .ok_or_else(bad)?
+                    + 2;
+                for &i in &share.keys {
+                    let n = reply_len(&reply[pos..]).ok().flatten().ok_or_else(bad)?;
+                    elements[i] = Some(reply.slice(pos..pos + n));
+                    pos += n;
+                }
+            }
+            let mut out = format!("*{}\r\n", argc - 1).into_bytes();
+            for e in elements.into_iter().skip(1) {
+                out.extend_from_slice(&e.ok_or_else(bad)?);
+            }
+            Ok(Bytes::from(out))
+        }
+        _ => {
+            let mut total: i64 = 0;
+            for reply in replies {
+                let text = std::str::from_utf8(&reply[..]).map_err(|_| bad())?;
+                let n: i64 = text
+                    .strip_prefix(':')
+                    .map(str::trim_end)
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(bad)?;
+                total += n;
+            }
+            Ok(Bytes::from(format!(":{total}\r\n")))
+        }
+    }
+}

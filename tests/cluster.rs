@@ -1,0 +1,291 @@
+//! Multi-process clusters on loopback: nodes started by the test, one
+//! joining through another, clients on every node.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{wait_until, Shoal};
+use redis::Commands;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn query<T: redis::FromRedisValue>(node: &Shoal, args: &[&str]) -> redis::RedisResult<T> {
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port))?
+        .get_connection_with_timeout(Duration::from_secs(5))?;
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(&mut c)
+}
+
+/// A `field:value` line of an INFO-style text.
+fn field(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+fn cluster_info(node: &Shoal) -> String {
+    query(node, &["CLUSTER", "INFO"]).unwrap_or_default()
+}
+
+fn raft_info(node: &Shoal) -> String {
+    query(node, &["INFO", "cluster"]).unwrap_or_default()
+}
+
+/// Every node answers with the same CLUSTER SLOTS, knows `n` members,
+/// and says `cluster_state:ok`.
+fn agreed(nodes: &[&Shoal], n: usize) -> bool {
+    let slots: Vec<Option<redis::Value>> = nodes
+        .iter()
+        .map(|s| query(s, &["CLUSTER", "SLOTS"]).ok())
+        .collect();
+    nodes.iter().all(|s| {
+        let info = cluster_info(s);
+        field(&info, "cluster_state").as_deref() == Some("ok")
+            && field(&info, "cluster_known_nodes") == Some(n.to_string())
+    }) && slots[0].is_some()
+        && slots.iter().all(|s| *s == slots[0])
+}
+
+/// A node alone, then `more` nodes joining it.
+fn cluster(more: usize, extra: &[&str]) -> Vec<Shoal> {
+    let first = Shoal::start(extra);
+    let seed = format!("127.0.0.1:{}", first.port);
+    let mut nodes = vec![first];
+    for _ in 0..more {
+        let mut args = extra.to_vec();
+        args.extend(["--join", seed.as_str()]);
+        nodes.push(Shoal::start(&args));
+    }
+    let all: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || agreed(&all, more + 1));
+    nodes
+}
+
+fn key(i: usize) -> String {
+    format!("key:{i}")
+}
+
+/// Writes keys 0..n through the nodes in turn.
+fn write_keys(nodes: &[Shoal], n: usize) {
+    for i in 0..n {
+        let mut c = nodes[i % nodes.len()].client();
+        let _: () = c.set(key(i), i).expect("SET through any node");
+    }
+}
+
+#[test]
+fn three_nodes_serve_every_key_through_any_node() {
+    let nodes = cluster(2, &[]);
+    write_keys(&nodes, 300);
+    // Each node holds its share, and every node serves every key.
+    let sizes: Vec<usize> = nodes
+        .iter()
+        .map(|n| query(n, &["DBSIZE"]).expect("DBSIZE"))
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 300, "{sizes:?}");
+    assert!(sizes.iter().all(|&s| s > 50), "{sizes:?}");
+    for node in &nodes {
+        let mut c = node.client();
+        for i in 0..300 {
+            let v: Option<usize> = c.get(key(i)).expect("GET");
+            assert_eq!(v, Some(i), "key {i} through port {}", node.port);
+        }
+    }
+    // Multi-key commands across owners are split and put back in order.
+    let mut c = nodes[1].client();
+    let keys: Vec<String> = (0..10).map(key).chain(["missing".to_string()]).collect();
+    let got: Vec<Option<usize>> = redis::cmd("MGET").arg(&keys).query(&mut c).expect("MGET");
+    let want: Vec<Option<usize>> = (0..10).map(Some).chain([None]).collect();
+    assert_eq!(got, want);
+    let pairs: Vec<(String, usize)> = (300..320).map(|i| (key(i), i)).collect();
+    let _: () = redis::cmd("MSET").arg(&pairs).query(&mut c).expect("MSET");
+    let n: usize = redis::cmd("EXISTS")
+        .arg(&keys)
+        .query(&mut c)
+        .expect("EXISTS");
+    assert_eq!(n, 10);
+    let n: usize = redis::cmd("DEL")
+        .arg(&keys[..5])
+        .query(&mut c)
+        .expect("DEL");
+    assert_eq!(n, 5);
+    let n: usize = redis::cmd("EXISTS")
+        .arg(&keys)
+        .query(&mut c)
+        .expect("EXISTS");
+    assert_eq!(n, 5);
+    let v: Option<usize> = nodes[2].client().get(key(319)).expect("GET");
+    assert_eq!(v, Some(319));
+
+    // Under `cluster-redirect moved`, keys owned elsewhere get -MOVED with
+    // the owner's address; a two-key command across owners -CROSSSLOT.
+    let _: () = query(&nodes[0], &["CONFIG", "SET", "cluster-redirect", "moved"]).expect("set");
+    let ports: HashSet<String> = nodes.iter().map(|n| n.port.to_string()).collect();
+    let (mut here, mut there) = (None, None);
+    for i in 0..300 {
+        match query::<Option<String>>(&nodes[0], &["GET", &key(i)]) {
+            Ok(_) => here = here.or(Some(key(i))),
+            Err(e) => {
+                let slot: u16 = query(&nodes[0], &["CLUSTER", "KEYSLOT", &key(i)]).expect("slot");
+                assert_eq!(e.code(), Some("MOVED"));
+                let detail = e.detail().expect("detail").to_string();
+                let (s, addr) = detail.split_once(' ').expect("slot and address");
+                assert_eq!(s, slot.to_string());
+                let (host, port) = addr.rsplit_once(':').expect("host:port");
+                assert_eq!(host, "127.0.0.1");
+                assert!(ports.contains(port) && port != nodes[0].port.to_string());
+                there = there.or(Some(key(i)));
+            }
+        }
+    }
+    let (here, there) = (here.expect("a local key"), there.expect("a remote key"));
+    for node in &nodes[..2] {
+        let e = query::<String>(node, &["RENAME", &here, &there]).expect_err("cross-slot");
+        assert_eq!(e.code(), Some("CROSSSLOT"));
+        assert_eq!(
+            e.detail(),
+            Some("Keys in request don't hash to the same slot")
+        );
+    }
+
+    // The cluster client finds every key from any seed.
+    for node in &nodes {
+        let client =
+            redis::cluster::ClusterClient::new(vec![format!("redis://127.0.0.1:{}/", node.port)])
+                .expect("cluster client");
+        let mut c = client.get_connection().expect("cluster connection");
+        for i in (10..300).step_by(7) {
+            let v: Option<usize> = c.get(key(i)).expect("GET through the cluster client");
+            assert_eq!(v, Some(i));
+        }
+        let _: () = c.set("written:by:cluster:client", node.port).expect("SET");
+        let v: Option<u16> = nodes[2]
+            .client()
+            .get("written:by:cluster:client")
+            .expect("GET");
+        assert_eq!(v, Some(node.port));
+    }
+}
+
+/// The node id and the leader's node id a node reports.
+fn leader_of(node: &Shoal) -> Option<String> {
+    field(&raft_info(node), "cluster_raft_leader").filter(|l| !l.is_empty())
+}
+
+fn id_of(node: &Shoal) -> String {
+    field(&raft_info(node), "cluster_node_id").expect("node id")
+}
+
+/// The keys `node` holds in slots it owns.
+fn owned_keys(node: &Shoal) -> HashSet<String> {
+    let id = id_of(node);
+    type Owner = (String, u16, String, redis::Value);
+    let slots: Vec<(u16, u16, Owner)> = query(node, &["CLUSTER", "SLOTS"]).expect("CLUSTER SLOTS");
+    let mine: Vec<(u16, u16)> = slots
+        .into_iter()
+        .filter(|(_, _, (_, _, owner, _))| *owner == id)
+        .map(|(a, b, _)| (a, b))
+        .collect();
+    query::<Vec<String>>(node, &["KEYS", "*"])
+        .expect("KEYS")
+        .into_iter()
+        .filter(|k| {
+            let slot: u16 = query(node, &["CLUSTER", "KEYSLOT", k]).expect("KEYSLOT");
+            mine.iter().any(|&(a, b)| a <= slot && slot <= b)
+        })
+        .collect()
+}
+
+/// Kills `victim` (SIGKILL) and checks the survivors: within the failure
+/// timeout and a few seconds it is marked failed, every slot is served,
+/// and only the victim's keys are misses.
+fn kill_and_check(nodes: &mut Vec<Shoal>, victim: usize, n: usize) -> (u16, Duration) {
+    let lost = owned_keys(&nodes[victim]);
+    assert!(!lost.is_empty());
+    let port = nodes[victim].port;
+    drop(nodes.remove(victim));
+    let killed = Instant::now();
+    let survivors: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || {
+        survivors.iter().all(|s| {
+            let info = cluster_info(s);
+            field(&info, "cluster_state").as_deref() == Some("ok")
+                && query::<String>(s, &["CLUSTER", "NODES"]).is_ok_and(|t| {
+                    t.contains(&format!("127.0.0.1:{port}@")) && t.contains("master,fail")
+                })
+        })
+    });
+    let took = killed.elapsed();
+    for s in &survivors {
+        let mut c = s.client();
+        for i in 0..n {
+            let v: Option<usize> = c.get(key(i)).expect("GET after failover");
+            let want = (!lost.contains(&key(i))).then_some(i);
+            assert_eq!(v, want, "key {i} through port {}", s.port);
+        }
+    }
+    (port, took)
+}
+
+#[test]
+fn killed_nodes_are_replaced_and_a_restarted_one_rejoins() {
+    let extra = ["--cluster-node-timeout", "1000"];
+    let mut nodes = cluster(2, &extra);
+    write_keys(&nodes, 150);
+    let leader = leader_of(&nodes[0]).expect("a leader");
+    let follower = nodes
+        .iter()
+        .position(|n| id_of(n) != leader)
+        .expect("a follower");
+    let (port, took) = kill_and_check(&mut nodes, follower, 150);
+    assert!(took < Duration::from_secs(8), "failover took {took:?}");
+
+    // The killed node comes back with its identity and is healthy again.
+    let back = Shoal::start_on(port, &extra).expect("restart");
+    nodes.push(back);
+    let all: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || {
+        agreed(&all, 3)
+            && all.iter().all(|s| {
+                query::<String>(s, &["CLUSTER", "NODES"]).is_ok_and(|t| !t.contains("fail"))
+            })
+    });
+    write_keys(&nodes, 150);
+
+    // Now the leader goes: the others elect a new one and serve every slot.
+    let leader = leader_of(&nodes[0]).expect("a leader");
+    let at = nodes
+        .iter()
+        .position(|n| id_of(n) == leader)
+        .expect("the leader is a node");
+    let (_, took) = kill_and_check(&mut nodes, at, 150);
+    assert!(took < Duration::from_secs(8), "failover took {took:?}");
+    for s in &nodes {
+        let new = leader_of(s).expect("a new leader");
+        assert_ne!(new, leader);
+    }
+}
+
+#[test]
+fn a_whole_cluster_restarts_from_disk() {
+    let nodes = cluster(2, &[]);
+    let before: redis::Value = query(&nodes[0], &["CLUSTER", "SLOTS"]).expect("slots");
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    drop(nodes);
+    let nodes: Vec<Shoal> = ports
+        .iter()
+        .map(|&p| Shoal::start_on(p, &[]).expect("restart"))
+        .collect();
+    let all: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || agreed(&all, 3));
+    let after: redis::Value = query(&nodes[2], &["CLUSTER", "SLOTS"]).expect("slots");
+    assert_eq!(after, before);
+    write_keys(&nodes, 30);
+    let v: Option<usize> = nodes[1].client().get(key(29)).expect("GET");
+    assert_eq!(v, Some(29));
+}
