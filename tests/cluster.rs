@@ -203,10 +203,15 @@ fn owned_keys(node: &Shoal) -> HashSet<String> {
 
 /// Kills `victim` (SIGKILL) and checks the survivors: within the failure
 /// timeout and a few seconds it is marked failed, every slot is served,
-/// and only the victim's keys are misses.
-fn kill_and_check(nodes: &mut Vec<Shoal>, victim: usize, n: usize) -> (u16, Duration) {
+/// and the keys that miss are exactly the victim's (which leave `alive`).
+fn kill_and_check(
+    nodes: &mut Vec<Shoal>,
+    victim: usize,
+    alive: &mut HashSet<usize>,
+) -> (u16, Duration) {
     let lost = owned_keys(&nodes[victim]);
     assert!(!lost.is_empty());
+    alive.retain(|&i| !lost.contains(&key(i)));
     let port = nodes[victim].port;
     drop(nodes.remove(victim));
     let killed = Instant::now();
@@ -216,17 +221,27 @@ fn kill_and_check(nodes: &mut Vec<Shoal>, victim: usize, n: usize) -> (u16, Dura
             let info = cluster_info(s);
             field(&info, "cluster_state").as_deref() == Some("ok")
                 && query::<String>(s, &["CLUSTER", "NODES"]).is_ok_and(|t| {
-                    t.contains(&format!("127.0.0.1:{port}@")) && t.contains("master,fail")
+                    t.lines().any(|l| {
+                        l.contains(&format!(" 127.0.0.1:{port}@")) && l.contains(" master,fail ")
+                    })
                 })
         })
     });
     let took = killed.elapsed();
     for s in &survivors {
         let mut c = s.client();
-        for i in 0..n {
-            let v: Option<usize> = c.get(key(i)).expect("GET after failover");
-            let want = (!lost.contains(&key(i))).then_some(i);
-            assert_eq!(v, want, "key {i} through port {}", s.port);
+        for i in 0..100 {
+            let v: Option<usize> = c
+                .get(key(i))
+                .unwrap_or_else(|e| panic!("GET {i} after failover through {}: {e}", s.port));
+            let want = alive.contains(&i).then_some(i);
+            assert_eq!(
+                v,
+                want,
+                "key {i} through port {}: {}",
+                s.port,
+                query::<String>(s, &["CLUSTER", "INFO"]).unwrap_or_default()
+            );
         }
     }
     (port, took)
@@ -236,13 +251,14 @@ fn kill_and_check(nodes: &mut Vec<Shoal>, victim: usize, n: usize) -> (u16, Dura
 fn killed_nodes_are_replaced_and_a_restarted_one_rejoins() {
     let extra = ["--cluster-node-timeout", "1000"];
     let mut nodes = cluster(2, &extra);
-    write_keys(&nodes, 150);
+    write_keys(&nodes, 100);
+    let mut alive: HashSet<usize> = (0..100).collect();
     let leader = leader_of(&nodes[0]).expect("a leader");
     let follower = nodes
         .iter()
         .position(|n| id_of(n) != leader)
         .expect("a follower");
-    let (port, took) = kill_and_check(&mut nodes, follower, 150);
+    let (port, took) = kill_and_check(&mut nodes, follower, &mut alive);
     assert!(took < Duration::from_secs(8), "failover took {took:?}");
 
     // The killed node comes back with its identity and is healthy again.
@@ -255,7 +271,8 @@ fn killed_nodes_are_replaced_and_a_restarted_one_rejoins() {
                 query::<String>(s, &["CLUSTER", "NODES"]).is_ok_and(|t| !t.contains("fail"))
             })
     });
-    write_keys(&nodes, 150);
+    write_keys(&nodes, 100);
+    let mut alive: HashSet<usize> = (0..100).collect();
 
     // Now the leader goes: the others elect a new one and serve every slot.
     let leader = leader_of(&nodes[0]).expect("a leader");
@@ -263,7 +280,7 @@ fn killed_nodes_are_replaced_and_a_restarted_one_rejoins() {
         .iter()
         .position(|n| id_of(n) == leader)
         .expect("the leader is a node");
-    let (_, took) = kill_and_check(&mut nodes, at, 150);
+    let (_, took) = kill_and_check(&mut nodes, at, &mut alive);
     assert!(took < Duration::from_secs(8), "failover took {took:?}");
     for s in &nodes {
         let new = leader_of(s).expect("a new leader");
@@ -288,4 +305,50 @@ fn a_whole_cluster_restarts_from_disk() {
     write_keys(&nodes, 30);
     let v: Option<usize> = nodes[1].client().get(key(29)).expect("GET");
     assert_eq!(v, Some(29));
+}
+
+fn role(node: &Shoal) -> String {
+    field(&raft_info(node), "cluster_raft_role").unwrap_or_default()
+}
+
+/// Survivors that vote (leader or follower) and that do not (learners).
+fn seats(nodes: &[Shoal]) -> (usize, usize) {
+    let roles: Vec<String> = nodes.iter().map(role).collect();
+    let voting = roles
+        .iter()
+        .filter(|r| *r == "leader" || *r == "follower")
+        .count();
+    let learning = roles.iter().filter(|r| *r == "learner").count();
+    (voting, learning)
+}
+
+#[test]
+fn five_nodes_keep_three_voters_as_voters_die() {
+    let extra = ["--cluster-node-timeout", "1000"];
+    let mut nodes = cluster(4, &extra);
+    wait_until(LIMIT, || seats(&nodes) == (3, 2));
+    write_keys(&nodes, 100);
+    let mut alive: HashSet<usize> = (0..100).collect();
+    // A voter that does not lead dies: a learner takes its seat.
+    let leader = leader_of(&nodes[0]).expect("a leader");
+    let voter = nodes
+        .iter()
+        .position(|n| role(n) == "follower")
+        .expect("a follower");
+    kill_and_check(&mut nodes, voter, &mut alive);
+    wait_until(LIMIT, || seats(&nodes) == (3, 1));
+    assert_eq!(leader_of(&nodes[0]).as_deref(), Some(leader.as_str()));
+    // Then the leader: the two voters left elect one, the last learner
+    // is promoted, and every slot is served again.
+    let at = nodes
+        .iter()
+        .position(|n| id_of(n) == leader)
+        .expect("the leader is a node");
+    kill_and_check(&mut nodes, at, &mut alive);
+    wait_until(LIMIT, || seats(&nodes) == (3, 0));
+    let all: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || {
+        all.iter()
+            .all(|s| field(&cluster_info(s), "cluster_state").as_deref() == Some("ok"))
+    });
 }

@@ -108,6 +108,9 @@ impl Group {
                         .await
                         .map_err(text)?;
                 }
+                // Counted as heard from now, or the failure detector
+                // would find it silent since before it joined.
+                self.heard(node.id.clone());
                 self.write(Change::Join(node)).await
             }
             Proposal::Remove { id: node } => {
@@ -157,6 +160,49 @@ impl Group {
 }
 
 impl Group {
+    /// Keeps the group at its voter count: a voter the map says failed
+    /// gives its seat to a healthy learner (it stays a learner, to be
+    /// promoted again when a seat is free; with no spare it keeps its
+    /// seat, as removing it would not lower the quorum's needs), and while
+    /// there are fewer voters than the target, healthy learners are
+    /// promoted. One change per call.
+    async fn keep_voters(&self) -> Result<(), String> {
+        let map = self.state.map();
+        let healthy: BTreeSet<NodeId> = map
+            .nodes()
+            .iter()
+            .filter(|n| n.healthy)
+            .filter_map(|n| raft_id(&n.id))
+            .collect();
+        let membership = self.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let spare = membership.learner_ids().find(|l| healthy.contains(l));
+        let failed = voters.iter().find(|v| {
+            map.nodes()
+                .iter()
+                .any(|n| !n.healthy && raft_id(&n.id) == Some(**v))
+        });
+        let target = self.voters.load(Ordering::Relaxed);
+        let change = match (failed, spare) {
+            // The seat is taken over: the failed voter leaves only once
+            // its successor votes, so the group never runs short.
+            (Some(&failed), _) if voters.len() > target => {
+                ChangeMembers::RemoveVoters([failed].into())
+            }
+            (Some(_), Some(spare)) => ChangeMembers::AddVoterIds([spare].into()),
+            (None, Some(spare)) if voters.len() < target => {
+                ChangeMembers::AddVoterIds([spare].into())
+            }
+            _ => return Ok(()),
+        };
+        // A removed voter stays a learner (`retain`), so it can come back.
+        self.raft
+            .change_membership(change, true)
+            .await
+            .map(|_| ())
+            .map_err(text)
+    }
+
     /// The leader's verdicts: members silent for `timeout` (counted from
     /// `since` at the earliest) fail; failed members heard from within the
     /// last `timeout / 2` recover.
@@ -352,6 +398,8 @@ impl MetaNode {
                         break;
                     }
                 }
+                // A failure in the previous step is retried next tick.
+                let _ = group.keep_voters().await;
             }
         }));
     }

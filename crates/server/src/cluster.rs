@@ -32,7 +32,10 @@ pub struct Cluster {
     /// This node as the map lists it.
     pub me: Node,
     pub meta: MetaNode,
-    map: watch::Receiver<Arc<ShardMap>>,
+    /// The map commands are routed by: the metadata group's, once this
+    /// node has dropped the keys of slots that changed owner in it
+    /// ([`Cluster::publish`]).
+    map: watch::Sender<Arc<ShardMap>>,
     /// This node owns every slot (a cluster of one): routing is skipped.
     all_mine: Arc<AtomicBool>,
     /// Held while the node runs: the lock on its directory.
@@ -186,6 +189,10 @@ async fn join(seed: &str, me: &Node) {
     }
 }
 
+fn owns_all(map: &ShardMap, me: &str) -> bool {
+    map.covered() && map.slots_of(me) == usize::from(SLOTS)
+}
+
 /// The address this node reaches `seed` from (for a wildcard bind).
 async fn address_towards(seed: &str) -> Option<String> {
     let s = tokio::net::TcpStream::connect(seed).await.ok()?;
@@ -247,18 +254,8 @@ impl Cluster {
             }
         }
         meta.detect_failures(id, Duration::from_millis(config.cluster_node_timeout));
-        let map = meta.watch();
-        let all_mine = Arc::new(AtomicBool::new(false));
-        let mut changes = map.clone();
-        let (mine, my_id) = (all_mine.clone(), me.id.clone());
-        let owns_all = move |m: &ShardMap| m.covered() && m.slots_of(&my_id) == usize::from(SLOTS);
-        mine.store(owns_all(&map.borrow()), Ordering::Relaxed);
-        tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                let all = owns_all(&changes.borrow_and_update());
-                mine.store(all, Ordering::Relaxed);
-            }
-        });
+        let map = watch::Sender::new(meta.map());
+        let all_mine = Arc::new(AtomicBool::new(owns_all(&meta.map(), &me.id)));
         let cluster = Arc::new(Cluster {
             me,
             meta,
@@ -283,9 +280,16 @@ impl Cluster {
         self.all_mine.load(Ordering::Relaxed)
     }
 
-    /// The map as this node last applied it.
+    /// The map this node routes by.
     pub fn map(&self) -> Arc<ShardMap> {
         self.map.borrow().clone()
+    }
+
+    /// Routes by `map` from now on.
+    pub fn publish(&self, map: Arc<ShardMap>) {
+        self.all_mine
+            .store(owns_all(&map, &self.me.id), Ordering::Relaxed);
+        self.map.send_replace(map);
     }
 
     /// Which node owns `key`.

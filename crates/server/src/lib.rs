@@ -92,45 +92,6 @@ pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
     cold.abort();
 }
 
-/// Keys of a slot this node gains start cold (DESIGN.md §5): whatever it
-/// still holds from an earlier time as owner may be stale, so it goes; and
-/// keys of a slot it loses can no longer be reached, so they go too.
-async fn start_cold(node: Arc<Node>) {
-    use shoal_cluster::{key_slot, SLOTS};
-    let Some(cluster) = node.cluster.get().cloned() else {
-        return;
-    };
-    let mut maps = cluster.meta.watch();
-    let mut before = maps.borrow_and_update().clone();
-    while maps.changed().await.is_ok() {
-        let now = maps.borrow_and_update().clone();
-        let mine = |m: &shoal_cluster::map::ShardMap, slot: u16| {
-            m.owner(slot).is_some_and(|n| n.id == cluster.me.id)
-        };
-        let moved: Vec<bool> = (0..SLOTS)
-            .map(|s| mine(&now, s) != mine(&before, s))
-            .collect();
-        before = now;
-        if !moved.contains(&true) {
-            continue;
-        }
-        let node = node.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            let dropped: usize = (0..node.store.databases())
-                .map(|db| {
-                    node.store
-                        .db(db)
-                        .remove_where(|k| moved[usize::from(key_slot(k))])
-                })
-                .sum();
-            if dropped > 0 {
-                tracing::info!("dropped {dropped} keys of slots that changed owner");
-            }
-        })
-        .await;
-    }
-}
-
 async fn accept_loop(node: Arc<Node>, listener: TcpListener) {
     let mut stop = node.shutdown_signal();
     loop {
@@ -193,5 +154,49 @@ async fn cron(node: Arc<Node>) {
                 .active_expire_cycle(tick / 4, &mut cycle_rng);
         })
         .await;
+    }
+}
+
+/// Follows the metadata group's map. Keys of a slot this node gains start
+/// cold (DESIGN.md §5): whatever it still holds from an earlier time as
+/// owner may be stale, so it goes; keys of a slot it loses can no longer
+/// be reached, so they go too. Only then does the node route by the new
+/// map, so no write to a gained slot can land before the old keys go.
+async fn start_cold(node: Arc<Node>) {
+    use shoal_cluster::{key_slot, SLOTS};
+    let Some(cluster) = node.cluster.get().cloned() else {
+        return;
+    };
+    let mut maps = cluster.meta.watch();
+    let mut before = cluster.map();
+    loop {
+        let now = maps.borrow_and_update().clone();
+        let mine = |m: &shoal_cluster::map::ShardMap, slot: u16| {
+            m.owner(slot).is_some_and(|n| n.id == cluster.me.id)
+        };
+        let moved: Vec<bool> = (0..SLOTS)
+            .map(|s| mine(&now, s) != mine(&before, s))
+            .collect();
+        if moved.contains(&true) {
+            let node = node.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let dropped: usize = (0..node.store.databases())
+                    .map(|db| {
+                        node.store
+                            .db(db)
+                            .remove_where(|k| moved[usize::from(key_slot(k))])
+                    })
+                    .sum();
+                if dropped > 0 {
+                    tracing::info!("dropped {dropped} keys of slots that changed owner");
+                }
+            })
+            .await;
+        }
+        cluster.publish(now.clone());
+        before = now;
+        if maps.changed().await.is_err() {
+            return;
+        }
     }
 }
