@@ -1,6 +1,6 @@
 //! The `shoal` binary: `shoal [config-file] [--name value ...]` runs a node,
 //! as `redis-server` does. With no arguments it is a one-node cluster on
-//! 127.0.0.1:6379.
+//! 127.0.0.1:6379. `shoal cluster …` administers a cluster ([`admin`]).
 
 use clap::Parser;
 use shoal_server::{Config, Node};
@@ -12,7 +12,9 @@ static ALLOC: shoal_store::alloc::CountingAlloc = shoal_store::alloc::CountingAl
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 #[command(
-    after_help = "Any redis.conf directive works as a flag: shoal --port 7000 --maxmemory 100mb"
+    after_help = "Any redis.conf directive works as a flag: shoal --port 7000 --maxmemory 100mb\n\
+                  Join a cluster: shoal --port 7002 --join 127.0.0.1:7001\n\
+                  Administer one: shoal cluster status|nodes|remove --help"
 )]
 struct Cli {
     /// A redis.conf-style configuration file.
@@ -22,8 +24,13 @@ struct Cli {
     directives: Vec<String>,
 }
 
+mod admin;
+
 fn main() -> std::process::ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cluster") {
+        return admin::run(&args[1..]);
+    }
     // `shoal --port 7000` has no config file; clap would read `--port` as an
     // unknown flag, so directives are split off before clap sees them.
     let first_directive = args

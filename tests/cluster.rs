@@ -153,6 +153,31 @@ fn three_nodes_serve_every_key_through_any_node() {
         );
     }
 
+    // PUBLISH and SPUBLISH reach subscribers on other nodes; the reply
+    // counts the publishing node's own subscribers, as Redis Cluster's.
+    let mut sub = nodes[2].raw();
+    assert_eq!(
+        sub.call("SUBSCRIBE news"),
+        "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+    );
+    let mut shard = nodes[2].raw();
+    assert_eq!(
+        shard.call("SSUBSCRIBE shard:1"),
+        "*3\r\n$10\r\nssubscribe\r\n$7\r\nshard:1\r\n:1\r\n"
+    );
+    let n: usize = query(&nodes[1], &["PUBLISH", "news", "hello"]).expect("PUBLISH");
+    assert_eq!(n, 0);
+    let n: usize = query(&nodes[1], &["SPUBLISH", "shard:1", "hi"]).expect("SPUBLISH");
+    assert_eq!(n, 0);
+    assert_eq!(
+        sub.reply(),
+        "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+    );
+    assert_eq!(
+        shard.reply(),
+        "*3\r\n$8\r\nsmessage\r\n$7\r\nshard:1\r\n$2\r\nhi\r\n"
+    );
+
     // The cluster client finds every key from any seed.
     for node in &nodes {
         let client =

@@ -241,6 +241,14 @@ impl ShardMap {
         }
     }
 
+    /// Slots whose owner (by id) differs between this map and `other`.
+    #[cfg(test)]
+    fn owners_of_others(&self, other: &ShardMap) -> usize {
+        (0..SLOTS)
+            .filter(|&s| self.owner(s).map(|n| &n.id) != other.owner(s).map(|n| &n.id))
+            .count()
+    }
+
     /// The ring's members: every node, weighted, with no weight while failed.
     fn members(&self) -> Vec<Member> {
         self.nodes
@@ -358,6 +366,48 @@ mod tests {
                 (moved as f64) <= optimum * 1.25 && (moved as f64) >= optimum * 0.8,
                 "{n} nodes + 1: moved {moved}, optimum {optimum:.0}"
             );
+        }
+    }
+
+    /// What the map (not the bare ring) moves: the README's table.
+    #[test]
+    fn map_figures() {
+        println!("| nodes | max/mean slots | moved on join | optimum 1/(n+1) | moved on leave or failure | optimum (its share) |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        let diff = |a: &ShardMap, b: &ShardMap| {
+            (0..16384u16).filter(|&s| a.owner(s) != b.owner(s)).count() as f64 / 16384.0
+        };
+        for n in [3usize, 5, 10, 50] {
+            let m = map(n);
+            let max = m
+                .nodes()
+                .iter()
+                .map(|x| m.slots_of(&x.id))
+                .max()
+                .unwrap_or(0);
+            let balance = max as f64 / (16384.0 / n as f64);
+            // The cap is rounded up to whole slots.
+            let cap = (ring::DEFAULT_BOUND * 16384.0 / n as f64).ceil() as usize;
+            assert!(max <= cap, "{n}: {balance}");
+            let mut joined = m.clone();
+            joined.apply(&Change::Join(node(n)));
+            let join = diff(&m, &joined);
+            let mut failed = m.clone();
+            failed.apply(&Change::Fail { id: node(0).id });
+            let fail = diff(&m, &failed);
+            let share = m.slots_of(&node(0).id) as f64 / 16384.0;
+            // A failure moves exactly the failed node's slots.
+            assert!((fail - share).abs() < 1e-9, "{n}: {fail} vs {share}");
+            let mut left = m.clone();
+            left.apply(&Change::Leave { id: node(0).id });
+            assert_eq!(
+                left.owners_of_others(&failed),
+                0,
+                "{n}: leave and failure place alike"
+            );
+            let join_opt = 1.0 / (n + 1) as f64;
+            println!("| {n} | {balance:.3} | {join:.3} | {join_opt:.3} | {fail:.3} | {share:.3} |");
+            assert!(join <= 1.5 * join_opt, "{n}: join moved {join}");
         }
     }
 

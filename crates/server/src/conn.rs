@@ -126,15 +126,27 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, handle: Arc<ClientHandle>
     let mut argv: Vec<Bytes> = Vec::new();
     let mut out = Reply::new();
     let mut shutdown = node.shutdown_signal();
+    let mut batch = crate::route::Batch::default();
 
     loop {
         loop {
             parser.auth_required = !state.authenticated;
             match parser.parse(&mut buf, &mut argv) {
                 Ok(true) => {
+                    let mark = out.len();
                     execute(&node, &mut state, &mut out, &argv);
-                    if let Some(work) = state.deferred.take() {
-                        crate::route::finish(&node, &mut state, &mut out, &argv, work).await;
+                    match state.deferred.take() {
+                        Some(work) => {
+                            crate::route::defer(
+                                &node, &mut state, &mut out, &argv, work, &mut batch,
+                            )
+                            .await;
+                        }
+                        None if !batch.is_empty() => {
+                            // Held back: the forwards before it answer first.
+                            batch.hold(out.buf.split_off(mark).freeze());
+                        }
+                        None => {}
                     }
                     argv.clear();
                     if state.close_after_reply || state.blocked.is_some() {
@@ -152,6 +164,7 @@ pub async fn serve(node: Arc<Node>, stream: TcpStream, handle: Arc<ClientHandle>
                 }
             }
         }
+        crate::route::flush(&node, &mut state, &mut out, &mut batch).await;
         state.publish_stats(&node);
         if !out.is_empty() && !flush(&node, &handle, &mut wr, &mut out).await {
             return;

@@ -8,6 +8,7 @@
 //! | [`node`]    | [`Node`]: what all connections share (store, config, clients, stats, slow log, shutdown) |
 //! | [`cluster`] | this node's identity, its metadata-group member, the shard map it routes by |
 //! | [`link`]    | RESP connections to other nodes, for forwarding                   |
+//! | [`fanout`]  | PUBLISH and SPUBLISH delivered on every node                      |
 //! | [`route`]   | keyed commands by the shard map: here, forwarded, split, or -MOVED |
 //! | [`conn`]    | one connection's read → parse → execute → reply loop, and its limits |
 //! | [`command`] | the command table: dispatch, arity, `COMMAND`, key positions      |
@@ -24,6 +25,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod evict;
+pub mod fanout;
 pub mod info;
 pub mod link;
 pub mod metrics;

@@ -15,6 +15,9 @@ use tokio::net::TcpStream;
 /// Largest reply relayed (Redis's largest string plus framing).
 const MAX_REPLY: usize = 1 << 30;
 
+/// How long a write may wait when a call has no time limit.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 pub struct Link {
     stream: TcpStream,
     buf: BytesMut,
@@ -99,13 +102,47 @@ impl Link {
         argv: &[&[u8]],
         limit: Option<Duration>,
     ) -> std::io::Result<Bytes> {
+        let request: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+        let mut replies = self.call_many(&[request], limit).await?;
+        replies.pop().ok_or_else(|| broken("no reply"))
+    }
+
+    /// Sends `requests` as one pipeline and returns their replies in order.
+    pub async fn call_many(
+        &mut self,
+        requests: &[Vec<Bytes>],
+        limit: Option<Duration>,
+    ) -> std::io::Result<Vec<Bytes>> {
+        self.send(requests, limit.unwrap_or(FOREVER)).await?;
+        self.receive(requests.len(), limit).await
+    }
+
+    /// Writes `requests` as one pipeline, within `limit`.
+    pub async fn send(&mut self, requests: &[Vec<Bytes>], limit: Duration) -> std::io::Result<()> {
         let mut wire = Vec::new();
-        encode(argv, &mut wire);
-        let exchange = async {
-            self.stream.write_all(&wire).await?;
-            loop {
+        for r in requests {
+            let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
+            encode(&args, &mut wire);
+        }
+        tokio::time::timeout(limit, self.stream.write_all(&wire))
+            .await
+            .map_err(|_| broken("the peer did not take the request in time"))?
+    }
+
+    /// Reads `count` whole replies, within `limit` (None: unbounded).
+    pub async fn receive(
+        &mut self,
+        count: usize,
+        limit: Option<Duration>,
+    ) -> std::io::Result<Vec<Bytes>> {
+        let read = async {
+            let mut replies = Vec::with_capacity(count);
+            while replies.len() < count {
                 match reply_len(&self.buf) {
-                    Ok(Some(n)) => return Ok(self.buf.split_to(n).freeze()),
+                    Ok(Some(n)) => {
+                        replies.push(self.buf.split_to(n).freeze());
+                        continue;
+                    }
                     Ok(None) => {}
                     Err(_) => return Err(broken("the peer's reply is not RESP")),
                 }
@@ -117,12 +154,13 @@ impl Link {
                     return Err(broken("the peer closed the connection"));
                 }
             }
+            Ok(replies)
         };
         match limit {
-            Some(l) => tokio::time::timeout(l, exchange)
+            Some(l) => tokio::time::timeout(l, read)
                 .await
                 .map_err(|_| broken("the peer did not answer in time"))?,
-            None => exchange.await,
+            None => read.await,
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct Node {
     pub evictor: crate::evict::Evictor,
     /// Set once at start, before clients are served.
     pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
+    pub fanout: crate::fanout::Fanout,
     shutdown: watch::Sender<bool>,
 }
 
@@ -174,6 +175,7 @@ impl Node {
             blocking: Arc::default(),
             evictor: Default::default(),
             cluster: std::sync::OnceLock::new(),
+            fanout: Default::default(),
             shutdown,
         });
         let _ = node.evictor.node.set(Arc::downgrade(&node));

@@ -59,8 +59,14 @@ pub fn route(
     if cluster.is_alone() || (command.first_key <= 0 && command.movable_keys.is_none()) {
         return Ok(None);
     }
-    let redirect =
-        state.proxylink || state.multi.is_some() || node.hot.cluster_moved.load(Ordering::Relaxed);
+    let moved = node.hot.cluster_moved.load(Ordering::Relaxed);
+    // Shard channels are served where the client is (SPUBLISH reaches
+    // every node, see [`crate::fanout`]); under `moved`, as in Redis
+    // Cluster, only by the slot's owner.
+    if command.has_flag("pubsub") && (state.proxylink || !moved) {
+        return Ok(None);
+    }
+    let redirect = state.proxylink || state.multi.is_some() || moved;
     let keys = command.key_positions(argv);
     match cluster.route(keys.iter().map(|&i| &argv[i][..])) {
         Route::Local => Ok(None),
@@ -74,6 +80,157 @@ pub fn route(
         )),
         Route::Down => Err(CmdError::other("CLUSTERDOWN Hash slot not served")),
     }
+}
+
+/// Most forwards sent in one pipeline.
+const MAX_BATCH: usize = 128;
+
+/// A pipeline's forwards, not sent yet, with the replies of the local
+/// commands between them: at [`flush`] every owner gets its share as one
+/// pipeline, all owners at once (a key's commands all go to one owner, in
+/// order), and the replies are written in request order.
+#[derive(Default)]
+pub struct Batch {
+    owners: Vec<Owner>,
+    order: Vec<Part>,
+    /// The database and protocol the forwards were made in.
+    db: usize,
+    resp3: bool,
+    forwards: usize,
+}
+
+struct Owner {
+    addr: String,
+    /// The first request's slot (for the error if the owner is gone).
+    slot: u16,
+    requests: Vec<Vec<Bytes>>,
+}
+
+enum Part {
+    Local(Bytes),
+    /// Request `1` of owner `0`.
+    Remote(usize, usize),
+}
+
+impl Batch {
+    /// No forward is waiting (local replies need not be held back).
+    pub fn is_empty(&self) -> bool {
+        self.forwards == 0
+    }
+
+    /// Holds a local command's reply for its place in the order.
+    pub fn hold(&mut self, reply: Bytes) {
+        self.order.push(Part::Local(reply));
+    }
+}
+
+/// Takes the work a command left: a forward joins the batch (sent when the
+/// pipeline ends, the database or protocol changes, or a command of
+/// another kind comes); anything else runs once the batch is sent.
+pub async fn defer(
+    node: &Node,
+    state: &mut ConnState,
+    out: &mut Reply,
+    argv: &[Bytes],
+    work: Deferred,
+    batch: &mut Batch,
+) {
+    if let Deferred::Forward { slot, addr } = &work {
+        let blocking = command::resolve(argv).is_ok_and(|(c, _)| c.has_flag("blocking"));
+        if state.reply_mode == ReplyMode::On && !blocking {
+            if !batch.is_empty() && (batch.db != state.db || batch.resp3 != out.resp3) {
+                flush(node, state, out, batch).await;
+            }
+            batch.db = state.db;
+            batch.resp3 = out.resp3;
+            let at = match batch.owners.iter().position(|o| o.addr == *addr) {
+                Some(at) => at,
+                None => {
+                    batch.owners.push(Owner {
+                        addr: addr.clone(),
+                        slot: *slot,
+                        requests: Vec::new(),
+                    });
+                    batch.owners.len() - 1
+                }
+            };
+            let owner = &mut batch.owners[at];
+            batch.order.push(Part::Remote(at, owner.requests.len()));
+            owner.requests.push(argv.to_vec());
+            batch.forwards += 1;
+            if batch.forwards >= MAX_BATCH {
+                flush(node, state, out, batch).await;
+            }
+            return;
+        }
+    }
+    flush(node, state, out, batch).await;
+    finish(node, state, out, argv, work).await;
+}
+
+/// Sends the batched forwards, every owner's at once, and writes all the
+/// held replies in request order.
+pub async fn flush(node: &Node, state: &mut ConnState, out: &mut Reply, batch: &mut Batch) {
+    let owners = std::mem::take(&mut batch.owners);
+    let order = std::mem::take(&mut batch.order);
+    batch.forwards = 0;
+    let (db, resp3) = (batch.db, batch.resp3);
+    let mut sent: Vec<std::io::Result<()>> = Vec::with_capacity(owners.len());
+    for o in &owners {
+        let r = match link(node, state, &o.addr, db, resp3).await {
+            Ok(l) => l.send(&o.requests, FORWARD_LIMIT).await,
+            Err(e) => Err(e),
+        };
+        sent.push(r);
+    }
+    let mut replies: Vec<Result<Vec<Bytes>, CmdError>> = Vec::with_capacity(owners.len());
+    for (o, s) in owners.iter().zip(sent) {
+        let got = match (s, state.links.get_mut(&o.addr)) {
+            (Ok(()), Some(l)) => l.receive(o.requests.len(), Some(FORWARD_LIMIT)).await,
+            (Ok(()), None) => Err(std::io::Error::other("link gone")),
+            (Err(e), _) => Err(e),
+        };
+        if got.is_err() {
+            state.links.remove(&o.addr);
+        }
+        replies.push(got.map_err(|e| unreachable(o.slot, &o.addr, &e)));
+        state.commands_run += o.requests.len() as u64;
+    }
+    for part in order {
+        match part {
+            Part::Local(bytes) => out.buf.extend_from_slice(&bytes),
+            Part::Remote(o, i) => match &replies[o] {
+                Ok(r) => {
+                    if r[i].starts_with(b"-") {
+                        node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+                    }
+                    out.raw(&r[i]);
+                }
+                Err(e) => reply_error(node, out, e),
+            },
+        }
+    }
+}
+
+/// This connection's link to `addr` (made on first use), set to `db` and
+/// `resp3`.
+async fn link<'s>(
+    node: &Node,
+    state: &'s mut ConnState,
+    addr: &str,
+    db: usize,
+    resp3: bool,
+) -> std::io::Result<&'s mut crate::link::Link> {
+    use std::collections::hash_map::Entry;
+    let link = match state.links.entry(addr.to_string()) {
+        Entry::Occupied(l) => l.into_mut(),
+        Entry::Vacant(v) => {
+            let password = node.config.read().requirepass.clone();
+            v.insert(crate::link::Link::forwarding(addr, &password, FORWARD_LIMIT).await?)
+        }
+    };
+    link.align(db, resp3, FORWARD_LIMIT).await?;
+    Ok(link)
 }
 
 /// Does the work a command left for the connection loop and writes its reply.
@@ -135,21 +292,12 @@ async fn forward(
     argv: &[Bytes],
     addr: &str,
 ) -> std::io::Result<Bytes> {
-    use std::collections::hash_map::Entry;
-    let blocking = command::resolve(argv)
-        .map(|(c, _)| c.has_flag("blocking"))
-        .unwrap_or(false);
+    let blocking = command::resolve(argv).is_ok_and(|(c, _)| c.has_flag("blocking"));
     let limit = (!blocking).then_some(FORWARD_LIMIT);
-    let link = match state.links.entry(addr.to_string()) {
-        Entry::Occupied(l) => l.into_mut(),
-        Entry::Vacant(v) => {
-            let password = node.config.read().requirepass.clone();
-            v.insert(crate::link::Link::forwarding(addr, &password, FORWARD_LIMIT).await?)
-        }
-    };
+    let db = state.db;
     let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
-    let result = match link.align(state.db, resp3, FORWARD_LIMIT).await {
-        Ok(()) => link.call(&args, limit).await,
+    let result = match link(node, state, addr, db, resp3).await {
+        Ok(l) => l.call(&args, limit).await,
         Err(e) => Err(e),
     };
     if result.is_err() {

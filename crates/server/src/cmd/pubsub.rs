@@ -573,6 +573,11 @@ fn publish_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], kind: Kind) -> CmdResult {
         .node
         .pubsub
         .publish(kind, &argv[1], &argv[2], limit, ctx.now);
+    if !ctx.conn.proxylink {
+        // Subscribers on the other nodes get it too (their count is not
+        // waited for: the reply counts this node's, as Redis Cluster's).
+        ctx.node.fanout.send(ctx.node, argv);
+    }
     ctx.out.int(n as i64);
     Ok(())
 }
