@@ -9,6 +9,7 @@
 //! | [`cluster`] | this node's identity, its metadata-group member, the shard map it routes by |
 //! | [`link`]    | RESP connections to other nodes, for forwarding                   |
 //! | [`fanout`]  | PUBLISH and SPUBLISH delivered on every node                      |
+//! | [`mux`]     | one shared, pipelined connection per owner for forwarded requests |
 //! | [`route`]   | keyed commands by the shard map: here, forwarded, split, or -MOVED |
 //! | [`conn`]    | one connection's read → parse → execute → reply loop, and its limits |
 //! | [`command`] | the command table: dispatch, arity, `COMMAND`, key positions      |
@@ -29,6 +30,7 @@ pub mod fanout;
 pub mod info;
 pub mod link;
 pub mod metrics;
+pub mod mux;
 pub mod node;
 pub mod route;
 

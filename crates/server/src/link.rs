@@ -30,6 +30,16 @@ fn broken(what: &str) -> std::io::Error {
     std::io::Error::other(what.to_string())
 }
 
+/// Requests as RESP arrays of bulk strings, one after another.
+pub fn encode_all(requests: &[Vec<Bytes>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for r in requests {
+        let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
+        encode(&args, &mut wire);
+    }
+    wire
+}
+
 /// A request as a RESP array of bulk strings.
 fn encode(argv: &[&[u8]], out: &mut Vec<u8>) {
     out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
@@ -117,13 +127,14 @@ impl Link {
         self.receive(requests.len(), limit).await
     }
 
+    /// The connection and what was read past the last reply.
+    pub fn into_parts(self) -> (TcpStream, BytesMut) {
+        (self.stream, self.buf)
+    }
+
     /// Writes `requests` as one pipeline, within `limit`.
     pub async fn send(&mut self, requests: &[Vec<Bytes>], limit: Duration) -> std::io::Result<()> {
-        let mut wire = Vec::new();
-        for r in requests {
-            let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
-            encode(&args, &mut wire);
-        }
+        let wire = encode_all(requests);
         tokio::time::timeout(limit, self.stream.write_all(&wire))
             .await
             .map_err(|_| broken("the peer did not take the request in time"))?

@@ -42,6 +42,7 @@ pub struct Node {
     /// Set once at start, before clients are served.
     pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
     pub fanout: crate::fanout::Fanout,
+    pub mux: crate::mux::Mux,
     shutdown: watch::Sender<bool>,
 }
 
@@ -176,6 +177,7 @@ impl Node {
             evictor: Default::default(),
             cluster: std::sync::OnceLock::new(),
             fanout: Default::default(),
+            mux: Default::default(),
             shutdown,
         });
         let _ = node.evictor.node.set(Arc::downgrade(&node));
