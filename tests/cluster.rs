@@ -377,3 +377,19 @@ fn five_nodes_keep_three_voters_as_voters_die() {
             .all(|s| field(&cluster_info(s), "cluster_state").as_deref() == Some("ok"))
     });
 }
+
+#[test]
+fn only_nodes_with_the_cluster_secret_join() {
+    let first = Shoal::start(&["--cluster-secret", "s3cret"]);
+    let seed = format!("127.0.0.1:{}", first.port);
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    let mut raw = first.raw();
+    for bad in [&["wrong"][..], &[]] {
+        let mut args: Vec<&[u8]> = vec![b"CLUSTER", b"JOIN", id.as_bytes(), b"127.0.0.1:1"];
+        args.extend([&b"127.0.0.1:2"[..], b"1"]);
+        args.extend(bad.iter().map(|b: &&str| b.as_bytes()));
+        assert_eq!(raw.cmd(&args), "-ERR cluster-secret does not match\r\n");
+    }
+    let second = Shoal::start(&["--cluster-secret", "s3cret", "--join", seed.as_str()]);
+    wait_until(LIMIT, || agreed(&[&first, &second], 2));
+}

@@ -41,6 +41,9 @@ enum Rpc {
     Propose(Proposal),
     /// Member `0` (its cluster node id) is alive.
     Beat(String),
+    /// The cluster secret: the first frame on a connection when the
+    /// cluster has one (`cluster-secret`); not answered.
+    Hello(String),
 }
 
 type SnapshotResult =
@@ -91,12 +94,29 @@ pub(crate) async fn serve(listener: TcpListener, group: Arc<Group>) {
     }
 }
 
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 async fn answer(mut stream: TcpStream, group: Arc<Group>) {
     let raft = &group.raft;
+    // With a cluster secret, a peer must prove it before anything else.
+    let mut proven = group.secret.is_none();
     while let Ok(body) = read_frame(&mut stream).await {
         let Ok(rpc) = serde_json::from_slice::<Rpc>(&body) else {
             return;
         };
+        if let Rpc::Hello(secret) = &rpc {
+            match &group.secret {
+                Some(want) if !same_secret(secret, want) => return,
+                _ => proven = true,
+            }
+            continue;
+        }
+        if !proven {
+            return;
+        }
         let reply = match rpc {
             Rpc::Append(r) => Reply::Append(raft.append_entries(r).await),
             Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),
@@ -106,6 +126,7 @@ async fn answer(mut stream: TcpStream, group: Arc<Group>) {
                 group.heard(id);
                 Reply::Beat
             }
+            Rpc::Hello(_) => continue,
         };
         let Ok(bytes) = serde_json::to_vec(&reply) else {
             return;
@@ -116,12 +137,23 @@ async fn answer(mut stream: TcpStream, group: Arc<Group>) {
     }
 }
 
+/// Connects to a member's bus and, when the cluster has a secret, proves
+/// it first.
+async fn dial(addr: &str, secret: Option<&str>) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect(addr).await?;
+    let _ = s.set_nodelay(true);
+    if let Some(secret) = secret {
+        let hello = serde_json::to_vec(&Rpc::Hello(secret.to_string()))?;
+        write_frame(&mut s, &hello).await?;
+    }
+    Ok(s)
+}
+
 /// One exchange on a connection of its own: for proposals, which are rare.
-async fn once(addr: &str, rpc: &Rpc, ttl: Duration) -> Result<Reply, String> {
+async fn once(addr: &str, rpc: &Rpc, ttl: Duration, secret: Option<&str>) -> Result<Reply, String> {
     let body = serde_json::to_vec(rpc).map_err(|e| e.to_string())?;
     let exchange = async {
-        let mut s = TcpStream::connect(addr).await?;
-        let _ = s.set_nodelay(true);
+        let mut s = dial(addr, secret).await?;
         write_frame(&mut s, &body).await?;
         read_frame(&mut s).await
     };
@@ -134,8 +166,13 @@ async fn once(addr: &str, rpc: &Rpc, ttl: Duration) -> Result<Reply, String> {
 
 /// Sends proposal `p` to the member whose bus is `addr` (the leader) and
 /// returns what it answered.
-pub(crate) async fn propose(addr: &str, p: &Proposal, ttl: Duration) -> Result<Response, String> {
-    match once(addr, &Rpc::Propose(p.clone()), ttl).await? {
+pub(crate) async fn propose(
+    addr: &str,
+    p: &Proposal,
+    ttl: Duration,
+    secret: Option<&str>,
+) -> Result<Response, String> {
+    match once(addr, &Rpc::Propose(p.clone()), ttl, secret).await? {
         Reply::Propose(r) => r,
         _ => Err("reply does not match the request".into()),
     }
@@ -149,7 +186,13 @@ pub(crate) struct Beats {
 
 impl Beats {
     /// Tells the leader at `addr` that member `me` is alive.
-    pub(crate) async fn send(&mut self, addr: &str, me: &str, ttl: Duration) -> bool {
+    pub(crate) async fn send(
+        &mut self,
+        addr: &str,
+        me: &str,
+        ttl: Duration,
+        secret: Option<&str>,
+    ) -> bool {
         if self.to.as_ref().is_some_and(|(a, _)| a != addr) {
             self.to = None;
         }
@@ -159,8 +202,7 @@ impl Beats {
         let to = &mut self.to;
         let ok = tokio::time::timeout(ttl, async {
             if to.is_none() {
-                let s = TcpStream::connect(addr).await.ok()?;
-                let _ = s.set_nodelay(true);
+                let s = dial(addr, secret).await.ok()?;
                 *to = Some((addr.to_string(), s));
             }
             let (_, s) = to.as_mut()?;
@@ -207,14 +249,27 @@ impl Faults {
 pub struct Network {
     from: NodeId,
     faults: Option<Arc<Faults>>,
+    secret: Option<Arc<str>>,
 }
 
 impl Network {
+    /// Peers must prove `secret` (`cluster-secret`), and this node proves
+    /// it to them; None: no secret.
+    pub fn with_secret(mut self, secret: Option<String>) -> Network {
+        self.secret = secret.filter(|s| !s.is_empty()).map(Arc::from);
+        self
+    }
+
+    pub(crate) fn secret(&self) -> Option<Arc<str>> {
+        self.secret.clone()
+    }
+
     /// Node `from`'s network, whose links `faults` can cut.
     pub fn with_faults(from: NodeId, faults: Arc<Faults>) -> Network {
         Network {
             from,
             faults: Some(faults),
+            secret: None,
         }
     }
 }
@@ -226,6 +281,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         Peer {
             from: self.from,
             faults: self.faults.clone(),
+            secret: self.secret.clone(),
             target,
             addr: node.addr.clone(),
             stream: None,
@@ -237,6 +293,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 pub struct Peer {
     from: NodeId,
     faults: Option<Arc<Faults>>,
+    secret: Option<Arc<str>>,
     target: NodeId,
     addr: String,
     stream: Option<TcpStream>,
@@ -262,10 +319,9 @@ impl Peer {
         let body = serde_json::to_vec(rpc).map_err(|e| Failure::Network(e.into()))?;
         let result = tokio::time::timeout(ttl, async {
             if self.stream.is_none() {
-                let s = TcpStream::connect(&self.addr)
+                let s = dial(&self.addr, self.secret.as_deref())
                     .await
                     .map_err(Failure::Unreachable)?;
-                let _ = s.set_nodelay(true);
                 self.stream = Some(s);
             }
             let Some(stream) = self.stream.as_mut() else {

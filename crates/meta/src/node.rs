@@ -51,6 +51,8 @@ pub(crate) struct Group {
     voters: AtomicUsize,
     /// When this node (as leader) last heard from each member, by node id.
     seen: Mutex<HashMap<String, Instant>>,
+    /// `cluster-secret`: what peers must prove, and what this node proves.
+    pub(crate) secret: Option<Arc<str>>,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -269,6 +271,7 @@ impl MetaNode {
         let log = LogStore::open(dir)?;
         let state = StateMachine::open(dir)?;
         let config = Arc::new(config.validate().map_err(|e| Error::Raft(e.to_string()))?);
+        let secret = network.secret();
         let raft = Raft::new(id, config, network, log.clone(), state.clone())
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
@@ -277,6 +280,7 @@ impl MetaNode {
             state: state.clone(),
             voters: AtomicUsize::new(DEFAULT_VOTERS),
             seen: Mutex::default(),
+            secret,
         });
         let bus = tokio::spawn(serve(bus, group.clone()));
         Ok(MetaNode {
@@ -333,7 +337,9 @@ impl MetaNode {
             };
             let outcome = match (leader, addr) {
                 (Some(l), _) if l == self.id => self.group.execute(p.clone()).await,
-                (Some(_), Some(addr)) => network::propose(&addr, &p, EXECUTE_LIMIT).await,
+                (Some(_), Some(addr)) => {
+                    network::propose(&addr, &p, EXECUTE_LIMIT, self.group.secret.as_deref()).await
+                }
                 _ => Err("no leader".to_string()),
             };
             match outcome {
@@ -377,9 +383,8 @@ impl MetaNode {
                 if leader != Some(id) {
                     leading_since = None;
                     if let Some(addr) = addr {
-                        beats
-                            .send(&addr, &me, tick.max(Duration::from_millis(200)))
-                            .await;
+                        let ttl = tick.max(Duration::from_millis(200));
+                        beats.send(&addr, &me, ttl, group.secret.as_deref()).await;
                     }
                     continue;
                 }
@@ -630,6 +635,49 @@ mod tests {
             }
         );
         assert_eq!(node.map().slots_of(&member(1).id), 16384);
+        node.shutdown().await;
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn with_a_cluster_secret_the_bus_answers_only_peers_that_prove_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let root: PathBuf =
+            std::env::temp_dir().join(format!("shoal-meta-secret-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let bus = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = bus.local_addr().expect("addr").to_string();
+        let network = Network::default().with_secret(Some("s3cret".into()));
+        let node = MetaNode::start_with(1, &root, bus, default_config(), network)
+            .await
+            .expect("start");
+        let frame = |json: &str| {
+            let mut f = (json.len() as u32).to_le_bytes().to_vec();
+            f.extend_from_slice(json.as_bytes());
+            f
+        };
+        let beat = frame(r#"{"Beat":"x"}"#);
+        let mut answered = Vec::new();
+        for hello in [
+            None,
+            Some(r#"{"Hello":"wrong"}"#),
+            Some(r#"{"Hello":"s3cret"}"#),
+        ] {
+            let mut s = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
+            if let Some(h) = hello {
+                s.write_all(&frame(h)).await.expect("hello");
+            }
+            s.write_all(&beat).await.expect("beat");
+            let mut buf = [0u8; 64];
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                .await
+                .expect("answered or closed in time")
+                .unwrap_or(0);
+            answered.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert_eq!(answered, ["", "", "\u{6}\0\0\0\"Beat\""]);
         node.shutdown().await;
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use shoal_cluster::map::{Node, ShardMap};
 use shoal_cluster::{key_slot, SLOTS};
+use shoal_meta::network::Network;
 use shoal_meta::node::{default_config, MetaNode};
 use shoal_meta::types::{raft_id, Proposal};
 use tokio::net::TcpListener;
@@ -160,10 +161,12 @@ async fn bind_bus(config: &Config, port: u16, dir: &Path) -> Result<TcpListener,
     Ok(l)
 }
 
-/// Asks the member at `seed` to admit `me`; retried until it does.
-async fn join(seed: &str, me: &Node) {
+/// Asks the member at `seed` to admit `me` (proving `secret` if the
+/// cluster has one, and giving `password` if nodes have one); retried
+/// until it does.
+async fn join(seed: &str, me: &Node, secret: &str, password: &str) {
     let weight = me.weight.to_string();
-    let argv: [&[u8]; 6] = [
+    let mut argv: Vec<&[u8]> = vec![
         b"CLUSTER",
         b"JOIN",
         me.id.as_bytes(),
@@ -171,9 +174,12 @@ async fn join(seed: &str, me: &Node) {
         me.bus.as_bytes(),
         weight.as_bytes(),
     ];
+    if !secret.is_empty() {
+        argv.push(secret.as_bytes());
+    }
     let limit = Duration::from_secs(30);
     loop {
-        let answer = match Link::connect(seed, limit).await {
+        let answer = match Link::forwarding(seed, password, limit).await {
             Ok(mut link) => link
                 .call(&argv, Some(limit))
                 .await
@@ -231,7 +237,8 @@ impl Cluster {
             healthy: true,
         };
         let rid = raft_id(&id).ok_or("bad node id")?;
-        let mut meta = MetaNode::start(rid, &dir, bus, default_config())
+        let network = Network::default().with_secret(Some(config.cluster_secret.clone()));
+        let mut meta = MetaNode::start_with(rid, &dir, bus, default_config(), network)
             .await
             .map_err(|e| e.to_string())?;
         meta.set_voters(config.cluster_voters as usize);
@@ -250,7 +257,7 @@ impl Cluster {
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                Some(seed) => join(seed, &me).await,
+                Some(seed) => join(seed, &me, &config.cluster_secret, &config.requirepass).await,
             }
         }
         meta.detect_failures(id, Duration::from_millis(config.cluster_node_timeout));

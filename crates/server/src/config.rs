@@ -70,6 +70,9 @@ pub struct Config {
     pub cluster_redirect: String,
     /// This node's share of slots, relative to the others (shoal's own).
     pub cluster_weight: u64,
+    /// What members prove to each other on the cluster bus and when
+    /// joining; empty = none (shoal's own).
+    pub cluster_secret: String,
 }
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             join: String::new(),
             cluster_redirect: "proxy".into(),
             cluster_weight: 1,
+            cluster_secret: String::new(),
         }
     }
 }
@@ -504,6 +508,15 @@ pub static PARAMS: &[Param] = &[
         |c| c.cluster_redirect.clone(),
         |c, v| {
             c.cluster_redirect = one_of(v, &["proxy", "moved"])?;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-secret",
+        false,
+        |c| c.cluster_secret.clone(),
+        |c, v| {
+            c.cluster_secret = v.to_string();
             Ok(())
         },
     ),

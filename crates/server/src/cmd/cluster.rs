@@ -182,14 +182,14 @@ static CLUSTER: &[Command] = &[
     ),
     cmd(
         "join",
-        6,
+        -6,
         &["admin", "stale", "no_async_loading"],
         (0, 0, 0),
         &["@admin", "@slow", "@dangerous"],
         "cluster",
         "shoal",
         "Admits a node to the cluster (shoal's own; what `shoal --join` sends).",
-        "node-id host:port host:busport weight",
+        "node-id host:port host:busport weight [secret]",
         join,
     ),
     cmd(
@@ -447,9 +447,18 @@ fn forget(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// `CLUSTER JOIN node-id host:port host:busport weight`
+/// `CLUSTER JOIN node-id host:port host:busport weight [secret]`: with a
+/// `cluster-secret`, only a node that gives it is admitted.
 fn join(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     cluster(ctx)?;
+    if argv.len() > 7 {
+        return Err(CmdError::Syntax);
+    }
+    let secret = ctx.node.config.read().cluster_secret.clone();
+    let given = argv.get(6).map(|s| &s[..]).unwrap_or_default();
+    if !secret.is_empty() && given != secret.as_bytes() {
+        return Err(CmdError::other("ERR cluster-secret does not match"));
+    }
     let text = |i: usize| String::from_utf8_lossy(&argv[i]).into_owned();
     let id = text(2);
     if raft_id(&id).is_none() {
