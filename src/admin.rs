@@ -31,6 +31,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:6379")]
         at: String,
     },
+    /// Adds a running node that is alone (started without --join) to the
+    /// cluster of a member: `shoal cluster add 127.0.0.1:7004 --to 127.0.0.1:7001`.
+    Add {
+        node: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Takes a node (by id or client address) out of the cluster; its
     /// slots go to the others.
     Remove {
@@ -88,7 +95,12 @@ fn decode(wire: &[u8]) -> (Value, usize) {
 
 /// Sends one command to `addr` and returns its decoded reply.
 fn call(addr: &str, args: &[&str]) -> Result<Value, String> {
-    let limit = Some(Duration::from_secs(5));
+    call_within(addr, args, Duration::from_secs(5))
+}
+
+/// [`call`], waiting at most `limit` for the reply.
+fn call_within(addr: &str, args: &[&str], limit: Duration) -> Result<Value, String> {
+    let limit = Some(limit);
     let mut s = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
     s.set_read_timeout(limit).map_err(|e| e.to_string())?;
     let mut req = format!("*{}\r\n", args.len());
@@ -239,6 +251,29 @@ fn status(at: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn add(node: &str, to: &str) -> Result<(), String> {
+    let (host, port) = to
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{to} is not host:port"))?;
+    // The node joins before it answers (up to 30 s).
+    let meet = ["CLUSTER", "MEET", host, port];
+    if let Value::Error(e) = call_within(node, &meet, Duration::from_secs(40))? {
+        return Err(format!("{node}: {e}"));
+    }
+    let id = text(node, &["CLUSTER", "MYID"])?;
+    for _ in 0..100 {
+        if parse_nodes(&text(to, &["CLUSTER", "NODES"])?)
+            .iter()
+            .any(|n| n.id == id)
+        {
+            println!("added {id} ({node}) to the cluster of {to}");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{to} does not list {node} after 10 s"))
+}
+
 fn remove(node: &str, at: &str) -> Result<(), String> {
     let nodes = parse_nodes(&text(at, &["CLUSTER", "NODES"])?);
     let Some(target) = nodes.iter().find(|n| n.id == node || n.addr == node) else {
@@ -265,6 +300,7 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
     let done = match admin.command {
         Command::Status { at } => status(&at),
         Command::Nodes { at } => text(&at, &["CLUSTER", "NODES"]).map(|t| print!("{t}")),
+        Command::Add { node, to } => add(&node, &to),
         Command::Remove { node, at } => remove(&node, &at),
     };
     match done {

@@ -393,3 +393,52 @@ fn only_nodes_with_the_cluster_secret_join() {
     let second = Shoal::start(&["--cluster-secret", "s3cret", "--join", seed.as_str()]);
     wait_until(LIMIT, || agreed(&[&first, &second], 2));
 }
+
+/// Runs `shoal cluster <args>`; its stdout, or its stderr on failure.
+fn admin(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .arg("cluster")
+        .args(args)
+        .output()
+        .expect("shoal cluster runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(text(&out.stderr))
+    }
+}
+
+#[test]
+fn the_admin_cli_adds_a_lone_node_shows_the_cluster_and_removes_a_node() {
+    let first = Shoal::start(&[]);
+    let second = Shoal::start(&[]);
+    let at = |n: &Shoal| format!("127.0.0.1:{}", n.port);
+    let added = admin(&["add", &at(&second), "--to", &at(&first)]).expect("add");
+    assert!(added.starts_with("added "), "{added}");
+    wait_until(LIMIT, || agreed(&[&first, &second], 2));
+    // A node in a cluster with others does not meet another cluster.
+    let mut raw = second.raw();
+    assert_eq!(
+        raw.call(&format!("CLUSTER MEET 127.0.0.1 {}", first.port)),
+        "-ERR this node is already in a cluster with other nodes\r\n"
+    );
+    let status = admin(&["status", "--at", &at(&second)]).expect("status");
+    assert!(
+        status.contains("state ok, epoch 2, 16384/16384 slots served"),
+        "{status}"
+    );
+    for n in [&first, &second] {
+        assert!(status.contains(&at(n)), "{status}");
+    }
+    assert!(status.contains(" leader "), "{status}");
+    let removed = admin(&["remove", &at(&second), "--at", &at(&first)]).expect("remove");
+    assert!(removed.starts_with("removed "), "{removed}");
+    wait_until(LIMIT, || {
+        let info = cluster_info(&first);
+        field(&info, "cluster_known_nodes").as_deref() == Some("1")
+            && field(&info, "cluster_state").as_deref() == Some("ok")
+    });
+    let e = admin(&["remove", "nosuchnode", "--at", &at(&first)]).expect_err("unknown");
+    assert!(e.contains("no node nosuchnode"), "{e}");
+}

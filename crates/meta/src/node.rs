@@ -472,6 +472,29 @@ impl MetaNode {
         self.raft.metrics().borrow().current_leader
     }
 
+    /// Stops the node in place (its stores stay on disk; the bus port is
+    /// free again once this returns).
+    pub async fn stop(&self) {
+        self.bus.abort();
+        if let Some(d) = &self.detector {
+            d.abort();
+        }
+        let _ = self.raft.shutdown().await;
+    }
+
+    /// Deletes a stopped node's log, vote and snapshot from `dir`, so it
+    /// starts blank (as a node that never belonged to a group).
+    pub fn forget(dir: &Path) -> Result<(), Error> {
+        for name in ["raft.log", "raft.state", "snapshot"] {
+            match std::fs::remove_file(dir.join(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Stops the node (its stores stay on disk).
     pub async fn shutdown(self) {
         self.bus.abort();

@@ -32,7 +32,12 @@ use crate::link::Link;
 pub struct Cluster {
     /// This node as the map lists it.
     pub me: Node,
-    pub meta: MetaNode,
+    /// This node's member of the metadata group (replaced when it leaves
+    /// its own group for another, [`Cluster::meet`]).
+    meta: parking_lot::RwLock<Arc<MetaNode>>,
+    /// What starting a member takes again.
+    dir: PathBuf,
+    settings: Settings,
     /// The map commands are routed by: the metadata group's, once this
     /// node has dropped the keys of slots that changed owner in it
     /// ([`Cluster::publish`]).
@@ -64,6 +69,28 @@ pub enum Route {
     CrossSlot,
     /// No live node owns `slot`.
     Down,
+}
+
+/// The settings a member of the metadata group starts with.
+#[derive(Clone)]
+struct Settings {
+    secret: String,
+    password: String,
+    voters: usize,
+    node_timeout: Duration,
+}
+
+impl Settings {
+    /// Starts this node's member on `bus`, with its stores in `dir`.
+    async fn start(&self, me: &Node, dir: &Path, bus: TcpListener) -> Result<MetaNode, String> {
+        let rid = raft_id(&me.id).ok_or("bad node id")?;
+        let network = Network::default().with_secret(Some(self.secret.clone()));
+        let meta = MetaNode::start_with(rid, dir, bus, default_config(), network)
+            .await
+            .map_err(|e| e.to_string())?;
+        meta.set_voters(self.voters);
+        Ok(meta)
+    }
 }
 
 fn new_id() -> String {
@@ -237,11 +264,13 @@ impl Cluster {
             healthy: true,
         };
         let rid = raft_id(&id).ok_or("bad node id")?;
-        let network = Network::default().with_secret(Some(config.cluster_secret.clone()));
-        let mut meta = MetaNode::start_with(rid, &dir, bus, default_config(), network)
-            .await
-            .map_err(|e| e.to_string())?;
-        meta.set_voters(config.cluster_voters as usize);
+        let settings = Settings {
+            secret: config.cluster_secret.clone(),
+            password: config.requirepass.clone(),
+            voters: config.cluster_voters as usize,
+            node_timeout: Duration::from_millis(config.cluster_node_timeout),
+        };
+        let mut meta = settings.start(&me, &dir, bus).await?;
         let restarted = !meta.is_blank().await.map_err(|e| e.to_string())?;
         if !restarted {
             match &seed {
@@ -257,15 +286,17 @@ impl Cluster {
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                Some(seed) => join(seed, &me, &config.cluster_secret, &config.requirepass).await,
+                Some(seed) => join(seed, &me, &settings.secret, &settings.password).await,
             }
         }
-        meta.detect_failures(id, Duration::from_millis(config.cluster_node_timeout));
+        meta.detect_failures(id, settings.node_timeout);
         let map = watch::Sender::new(meta.map());
         let all_mine = Arc::new(AtomicBool::new(owns_all(&meta.map(), &me.id)));
         let cluster = Arc::new(Cluster {
             me,
-            meta,
+            meta: parking_lot::RwLock::new(Arc::new(meta)),
+            dir,
+            settings,
             map,
             all_mine,
             _lock: lock,
@@ -274,12 +305,54 @@ impl Cluster {
             // A member again: say where it is now (a no-op when unchanged).
             let c = cluster.clone();
             tokio::spawn(async move {
-                if let Err(e) = c.meta.propose(Proposal::Admit(c.me.clone())).await {
+                if let Err(e) = c.meta().propose(Proposal::Admit(c.me.clone())).await {
                     tracing::warn!("could not re-announce this node: {e}");
                 }
             });
         }
         Ok(cluster)
+    }
+
+    /// This node's member of the metadata group.
+    pub fn meta(&self) -> Arc<MetaNode> {
+        self.meta.read().clone()
+    }
+
+    /// Leaves this node's own cluster of one for the cluster of the node
+    /// at `seed` (`CLUSTER MEET`, `shoal cluster add`): its member stops,
+    /// its log is deleted, a blank member starts on the same bus port and
+    /// asks `seed` to admit it. Refused when other nodes share its cluster.
+    pub async fn meet(&self, seed: &str) -> Result<(), String> {
+        if self.map().nodes().len() > 1 {
+            return Err("this node is already in a cluster with other nodes".into());
+        }
+        let old = self.meta();
+        old.stop().await;
+        MetaNode::forget(&self.dir).map_err(|e| e.to_string())?;
+        let port = self
+            .me
+            .bus
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .ok_or("bad bus address")?;
+        let host = self.me.bus.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+        let bus = TcpListener::bind((host, port))
+            .await
+            .map_err(|e| format!("cluster bus port {port}: {e}"))?;
+        let mut meta = self.settings.start(&self.me, &self.dir, bus).await?;
+        meta.detect_failures(self.me.id.clone(), self.settings.node_timeout);
+        *self.meta.write() = Arc::new(meta);
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            join(
+                seed,
+                &self.me,
+                &self.settings.secret,
+                &self.settings.password,
+            ),
+        )
+        .await
+        .map_err(|_| format!("{seed} did not admit this node within 30 s"))
     }
 
     /// This node owns every slot: no command needs routing.

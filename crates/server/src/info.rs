@@ -188,7 +188,7 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
             if let Some(c) = node.cluster.get() {
                 // shoal's own fields: this node's view of the metadata group.
                 let map = c.map();
-                let st = c.meta.status();
+                let st = c.meta().status();
                 let name = |rid: u64| {
                     map.nodes()
                         .iter()

@@ -171,10 +171,19 @@ async fn start_cold(node: Arc<Node>) {
     let Some(cluster) = node.cluster.get().cloned() else {
         return;
     };
-    let mut maps = cluster.meta.watch();
+    let mut maps = cluster.meta().watch();
     let mut before = cluster.map();
     loop {
         let now = maps.borrow_and_update().clone();
+        if now.nodes().is_empty() {
+            // A member that has just started blank (CLUSTER MEET) knows no
+            // map yet: keep routing by the last one until it does.
+            if maps.changed().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                maps = cluster.meta().watch();
+            }
+            continue;
+        }
         let mine = |m: &shoal_cluster::map::ShardMap, slot: u16| {
             m.owner(slot).is_some_and(|n| n.id == cluster.me.id)
         };
@@ -200,7 +209,9 @@ async fn start_cold(node: Arc<Node>) {
         cluster.publish(now.clone());
         before = now;
         if maps.changed().await.is_err() {
-            return;
+            // The member was replaced (CLUSTER MEET): follow the new one.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            maps = cluster.meta().watch();
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum Deferred {
     Split,
     /// Put a change through the metadata group's leader; `+OK` when done.
     Propose(shoal_meta::types::Proposal),
+    /// Leave this node's cluster of one to join the one of the node at
+    /// this client address (`CLUSTER MEET`); `+OK` once admitted.
+    Meet(String),
 }
 
 /// Multi-key commands that are split per owner rather than refused.
@@ -278,9 +281,19 @@ pub async fn finish(
             }
             state.commands_run += 1;
         }
+        Deferred::Meet(seed) => {
+            let done = match node.cluster.get() {
+                Some(c) => c.meet(&seed).await,
+                None => Err("This instance has cluster support disabled".into()),
+            };
+            match done {
+                Ok(()) => out.ok(),
+                Err(e) => reply_error(node, out, &CmdError::other(format!("ERR {e}"))),
+            }
+        }
         Deferred::Propose(p) => {
             let done = match node.cluster.get() {
-                Some(c) => c.meta.propose(p).await.map_err(|e| e.to_string()),
+                Some(c) => c.meta().propose(p).await.map_err(|e| e.to_string()),
                 None => Err("This instance has cluster support disabled".into()),
             };
             match done {

@@ -4,10 +4,11 @@
 //! slots as its own.
 //!
 //! shoal's own subcommands: `CLUSTER JOIN id host:port host:busport
-//! weight` (admit a node; what `--join` sends), `CLUSTER FORGET id` takes a
-//! node out of the cluster for good (Redis's forgets it on one node), and
-//! `CLUSTER PROXYLINK` marks a connection as another node's forwarding
-//! link.
+//! weight [secret]` (admit a node; what `--join` sends), `CLUSTER FORGET
+//! id` takes a node out of the cluster for good (Redis's forgets it on one
+//! node), `CLUSTER MEET ip port` makes a node that is alone join the
+//! cluster of the node at ip:port, and `CLUSTER PROXYLINK` marks a
+//! connection as another node's forwarding link.
 
 use std::sync::Arc;
 
@@ -179,6 +180,18 @@ static CLUSTER: &[Command] = &[
         "Removes a node from the cluster (shoal: from every node, through the metadata group).",
         "node-id",
         forget,
+    ),
+    cmd(
+        "meet",
+        -4,
+        &["admin", "stale", "no_async_loading"],
+        (0, 0, 0),
+        &["@admin", "@slow", "@dangerous"],
+        "cluster",
+        "3.0.0",
+        "Forces a node to handshake with another node (shoal: a node alone joins the other's cluster).",
+        "ip port [cluster-bus-port]",
+        meet,
     ),
     cmd(
         "join",
@@ -483,6 +496,25 @@ fn join(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         weight,
         healthy: true,
     })));
+    Ok(())
+}
+
+/// `CLUSTER MEET ip port [cluster-bus-port]`: this node, alone in its
+/// cluster, joins the cluster of the node at ip:port (the bus port is
+/// learnt from the cluster, so the third argument is accepted and unused).
+fn meet(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    cluster(ctx)?;
+    if argv.len() > 5 {
+        return Err(CmdError::Syntax);
+    }
+    let ip = String::from_utf8_lossy(&argv[2]).into_owned();
+    let port = String::from_utf8_lossy(&argv[3]).into_owned();
+    if ip.is_empty() || port.parse::<u16>().is_err() {
+        return Err(CmdError::other(format!(
+            "ERR Invalid node address specified: {ip}:{port}"
+        )));
+    }
+    ctx.conn.deferred = Some(Deferred::Meet(format!("{ip}:{port}")));
     Ok(())
 }
 
