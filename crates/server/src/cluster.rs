@@ -42,6 +42,9 @@ pub struct Cluster {
     /// node has dropped the keys of slots that changed owner in it
     /// ([`Cluster::publish`]).
     map: watch::Sender<Arc<ShardMap>>,
+    /// Bumped by every publish: each thread keeps its own copy of the map
+    /// and takes the shared one (a lock) only when this moved.
+    version: std::sync::atomic::AtomicU64,
     /// This node owns every slot (a cluster of one): routing is skipped.
     all_mine: Arc<AtomicBool>,
     /// Held while the node runs: the lock on its directory.
@@ -298,6 +301,7 @@ impl Cluster {
             dir,
             settings,
             map,
+            version: std::sync::atomic::AtomicU64::new(1),
             all_mine,
             _lock: lock,
         });
@@ -370,6 +374,26 @@ impl Cluster {
         self.all_mine
             .store(owns_all(&map, &self.me.id), Ordering::Relaxed);
         self.map.send_replace(map);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Runs `f` on the map this node routes by, from this thread's copy.
+    fn with_map<R>(&self, f: impl FnOnce(&ShardMap) -> R) -> R {
+        thread_local! {
+            static COPY: std::cell::RefCell<(u64, Option<Arc<ShardMap>>)> =
+                const { std::cell::RefCell::new((0, None)) };
+        }
+        let version = self.version.load(Ordering::Acquire);
+        COPY.with(|copy| {
+            let mut copy = copy.borrow_mut();
+            if copy.0 != version || copy.1.is_none() {
+                *copy = (version, Some(self.map.borrow().clone()));
+            }
+            match &copy.1 {
+                Some(map) => f(map),
+                None => f(&self.map.borrow()),
+            }
+        })
     }
 
     /// Which node owns `key`.
@@ -377,11 +401,11 @@ impl Cluster {
         if self.is_alone() {
             return Place::Here;
         }
-        match self.map.borrow().owner(key_slot(key)) {
+        self.with_map(|map| match map.owner(key_slot(key)) {
             Some(n) if n.id == self.me.id => Place::Here,
             Some(n) => Place::At(n.addr.clone()),
             None => Place::Nowhere,
-        }
+        })
     }
 
     /// Where a command with these keys runs.
@@ -389,33 +413,34 @@ impl Cluster {
         if self.all_mine.load(Ordering::Relaxed) {
             return Route::Local;
         }
-        let map = self.map.borrow();
-        let mut first: Option<u16> = None;
-        let mut all_here = true;
-        let mut one_slot = true;
-        for key in keys {
-            let slot = key_slot(key);
+        self.with_map(|map| {
+            let mut first: Option<u16> = None;
+            let mut all_here = true;
+            let mut one_slot = true;
+            for key in keys {
+                let slot = key_slot(key);
+                match first {
+                    None => first = Some(slot),
+                    Some(f) if f != slot => one_slot = false,
+                    Some(_) => {}
+                }
+                match map.owner(slot) {
+                    Some(n) if n.id == self.me.id => {}
+                    Some(_) => all_here = false,
+                    None => return Route::Down,
+                }
+            }
             match first {
-                None => first = Some(slot),
-                Some(f) if f != slot => one_slot = false,
-                Some(_) => {}
-            }
-            match map.owner(slot) {
-                Some(n) if n.id == self.me.id => {}
-                Some(_) => all_here = false,
-                None => return Route::Down,
-            }
-        }
-        match first {
-            _ if all_here => Route::Local,
-            Some(slot) if one_slot => match map.owner(slot) {
-                Some(n) => Route::Elsewhere {
-                    slot,
-                    addr: n.addr.clone(),
+                _ if all_here => Route::Local,
+                Some(slot) if one_slot => match map.owner(slot) {
+                    Some(n) => Route::Elsewhere {
+                        slot,
+                        addr: n.addr.clone(),
+                    },
+                    None => Route::Down,
                 },
-                None => Route::Down,
-            },
-            _ => Route::CrossSlot,
-        }
+                _ => Route::CrossSlot,
+            }
+        })
     }
 }

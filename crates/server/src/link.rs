@@ -42,9 +42,15 @@ pub fn encode_all(requests: &[Vec<Bytes>]) -> Vec<u8> {
 
 /// A request as a RESP array of bulk strings.
 fn encode(argv: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    let mut digits = [0u8; 20];
+    let mut header = |out: &mut Vec<u8>, sigil: u8, n: usize| {
+        out.push(sigil);
+        out.extend_from_slice(shoal_proto::reply::format_i64(&mut digits, n as i64));
+        out.extend_from_slice(b"\r\n");
+    };
+    header(out, b'*', argv.len());
     for a in argv {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        header(out, b'$', a.len());
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
