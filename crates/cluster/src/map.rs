@@ -92,6 +92,16 @@ impl ShardMap {
         self.index(id).map(|i| &self.nodes[i])
     }
 
+    /// Node `id`'s position in [`ShardMap::nodes`].
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index(id)
+    }
+
+    /// The position in [`ShardMap::nodes`] of `slot`'s owner.
+    pub fn owner_index(&self, slot: u16) -> Option<usize> {
+        self.owners.get(usize::from(slot)).copied().flatten()
+    }
+
     fn index(&self, id: &str) -> Option<usize> {
         self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)).ok()
     }

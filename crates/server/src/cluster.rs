@@ -414,6 +414,7 @@ impl Cluster {
             return Route::Local;
         }
         self.with_map(|map| {
+            let me = map.position(&self.me.id);
             let mut first: Option<u16> = None;
             let mut all_here = true;
             let mut one_slot = true;
@@ -424,8 +425,8 @@ impl Cluster {
                     Some(f) if f != slot => one_slot = false,
                     Some(_) => {}
                 }
-                match map.owner(slot) {
-                    Some(n) if n.id == self.me.id => {}
+                match map.owner_index(slot) {
+                    Some(i) if Some(i) == me => {}
                     Some(_) => all_here = false,
                     None => return Route::Down,
                 }

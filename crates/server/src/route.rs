@@ -16,7 +16,7 @@ use shoal_proto::frame::reply_len;
 use shoal_proto::Reply;
 
 use crate::cluster::{Place, Route};
-use crate::command::{self, Command};
+use crate::command::Command;
 use crate::conn::{finish_reply, reply_error, ConnState, ReplyMode};
 use crate::error::CmdError;
 use crate::node::Node;
@@ -26,8 +26,13 @@ const FORWARD_LIMIT: Duration = Duration::from_secs(10);
 
 /// Work a command cannot finish without waiting on the network.
 pub enum Deferred {
-    /// Forward the request to the owner of `slot` at `addr`; relay the reply.
-    Forward { slot: u16, addr: String },
+    /// Forward the request to the owner of `slot` at `addr`; relay the
+    /// reply (a blocking command's without a time limit).
+    Forward {
+        slot: u16,
+        addr: String,
+        blocking: bool,
+    },
     /// A multi-key command whose keys have several owners: each owner runs
     /// its share, the replies are put back together in key order.
     Split,
@@ -76,7 +81,11 @@ pub fn route(
         Route::Elsewhere { slot, addr } if redirect => {
             Err(CmdError::other(format!("MOVED {slot} {addr}")))
         }
-        Route::Elsewhere { slot, addr } => Ok(Some(Deferred::Forward { slot, addr })),
+        Route::Elsewhere { slot, addr } => Ok(Some(Deferred::Forward {
+            slot,
+            addr,
+            blocking: command.has_flag("blocking"),
+        })),
         Route::CrossSlot if !redirect && splits(command) => Ok(Some(Deferred::Split)),
         Route::CrossSlot => Err(CmdError::other(
             "CROSSSLOT Keys in request don't hash to the same slot",
@@ -138,9 +147,13 @@ pub async fn defer(
     work: Deferred,
     batch: &mut Batch,
 ) {
-    if let Deferred::Forward { slot, addr } = &work {
-        let blocking = command::resolve(argv).is_ok_and(|(c, _)| c.has_flag("blocking"));
-        if state.reply_mode == ReplyMode::On && !blocking {
+    if let Deferred::Forward {
+        slot,
+        addr,
+        blocking: false,
+    } = &work
+    {
+        if state.reply_mode == ReplyMode::On {
             if !batch.is_empty() && (batch.db != state.db || batch.resp3 != out.resp3) {
                 flush(node, state, out, batch).await;
             }
@@ -262,8 +275,13 @@ pub async fn finish(
 ) {
     let reply_start = out.len();
     match work {
-        Deferred::Forward { slot, addr } => {
-            match forward(node, state, out.resp3, argv, &addr).await {
+        Deferred::Forward {
+            slot,
+            addr,
+            blocking,
+        } => {
+            let limit = (!blocking).then_some(FORWARD_LIMIT);
+            match forward(node, state, out.resp3, argv, &addr, limit).await {
                 Ok(reply) => {
                     if reply.starts_with(b"-") {
                         node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
@@ -313,16 +331,16 @@ fn unreachable(slot: u16, addr: &str, e: &std::io::Error) -> CmdError {
 
 /// Sends `argv` to the node at `addr` on this connection's link to it
 /// (made on first use, dropped after a failure), in this connection's
-/// database and protocol, and returns the reply's wire bytes.
+/// database and protocol, and returns the reply's wire bytes within
+/// `limit` (None: unbounded, for blocking commands).
 async fn forward(
     node: &Node,
     state: &mut ConnState,
     resp3: bool,
     argv: &[Bytes],
     addr: &str,
+    limit: Option<Duration>,
 ) -> std::io::Result<Bytes> {
-    let blocking = command::resolve(argv).is_ok_and(|(c, _)| c.has_flag("blocking"));
-    let limit = (!blocking).then_some(FORWARD_LIMIT);
     let db = state.db;
     let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
     let result = match link(node, state, addr, db, resp3).await {
@@ -388,10 +406,12 @@ async fn split(
                 state.reply_mode = mode;
                 out.buf.freeze()
             }
-            Some(addr) => forward(node, state, resp3, &sub, addr).await.map_err(|e| {
-                let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
-                unreachable(slot, addr, &e)
-            })?,
+            Some(addr) => forward(node, state, resp3, &sub, addr, Some(FORWARD_LIMIT))
+                .await
+                .map_err(|e| {
+                    let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
+                    unreachable(slot, addr, &e)
+                })?,
         };
         if reply.starts_with(b"-") || reply.starts_with(b"!") {
             let text = String::from_utf8_lossy(&reply[1..]);
