@@ -274,7 +274,7 @@ fn kill_and_check(
 
 #[test]
 fn killed_nodes_are_replaced_and_a_restarted_one_rejoins() {
-    let extra = ["--cluster-node-timeout", "1000"];
+    let extra = ["--cluster-node-timeout", "2000"];
     let mut nodes = cluster(2, &extra);
     write_keys(&nodes, 100);
     let mut alive: HashSet<usize> = (0..100).collect();
@@ -349,7 +349,7 @@ fn seats(nodes: &[Shoal]) -> (usize, usize) {
 
 #[test]
 fn five_nodes_keep_three_voters_as_voters_die() {
-    let extra = ["--cluster-node-timeout", "1000"];
+    let extra = ["--cluster-node-timeout", "2000"];
     let mut nodes = cluster(4, &extra);
     wait_until(LIMIT, || seats(&nodes) == (3, 2));
     write_keys(&nodes, 100);
@@ -361,7 +361,15 @@ fn five_nodes_keep_three_voters_as_voters_die() {
         .position(|n| role(n) == "follower")
         .expect("a follower");
     kill_and_check(&mut nodes, voter, &mut alive);
-    wait_until(LIMIT, || seats(&nodes) == (3, 1));
+    // The seat is handed over: three voters again, the dead one a learner.
+    wait_until(LIMIT, || {
+        seats(&nodes) == (3, 1)
+            && nodes.iter().all(|n| {
+                let info = raft_info(n);
+                field(&info, "cluster_raft_voters").as_deref() == Some("3")
+                    && field(&info, "cluster_raft_learners").as_deref() == Some("2")
+            })
+    });
     assert_eq!(leader_of(&nodes[0]).as_deref(), Some(leader.as_str()));
     // Then the leader: the two voters left elect one, the last learner
     // is promoted, and every slot is served again.

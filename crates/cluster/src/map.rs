@@ -151,10 +151,18 @@ impl ShardMap {
     pub fn apply(&mut self, change: &Change) -> bool {
         let changed = match change {
             Change::Join(node) => match self.index(&node.id) {
-                Some(i) if self.nodes[i] == *node => false,
+                // A member joining again updates its addresses and weight;
+                // only Fail and Recover change its health.
                 Some(i) => {
+                    let node = Node {
+                        healthy: self.nodes[i].healthy,
+                        ..node.clone()
+                    };
+                    if self.nodes[i] == node {
+                        return false;
+                    }
                     let reweighed = self.nodes[i].weight != node.weight;
-                    self.nodes[i] = node.clone();
+                    self.nodes[i] = node;
                     if reweighed {
                         self.owners = ring::place(&self.members(), self.bound);
                     }
@@ -325,8 +333,11 @@ mod tests {
             .map(|(a, b, _)| usize::from(b - a) + 1)
             .sum();
         assert_eq!(ranges_total, 16384);
-        // Failing twice is no change.
+        // Failing twice is no change, and neither is the failed node
+        // announcing itself again (only Recover makes it healthy).
         assert!(!m.apply(&Change::Fail { id: failed.clone() }));
+        assert!(!m.apply(&Change::Join(node(0))));
+        assert!(!m.node(&failed).is_some_and(|n| n.healthy));
         let failed_map = m.clone();
         assert!(m.apply(&Change::Recover { id: failed.clone() }));
         // The recovered node takes its share back; no slot moves between

@@ -44,6 +44,9 @@ enum Rpc {
     /// The cluster secret: the first frame on a connection when the
     /// cluster has one (`cluster-secret`); not answered.
     Hello(String),
+    /// How far this member has applied the log (asked of the leader by a
+    /// restarted member, to catch up before it serves).
+    Applied,
 }
 
 type SnapshotResult =
@@ -56,6 +59,7 @@ enum Reply {
     Snapshot(SnapshotResult),
     Propose(Result<Response, String>),
     Beat,
+    Applied(u64),
 }
 
 async fn write_frame(stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
@@ -127,6 +131,9 @@ async fn answer(mut stream: TcpStream, group: Arc<Group>) {
                 Reply::Beat
             }
             Rpc::Hello(_) => continue,
+            Rpc::Applied => {
+                Reply::Applied(raft.metrics().borrow().last_applied.map_or(0, |l| l.index))
+            }
         };
         let Ok(bytes) = serde_json::to_vec(&reply) else {
             return;
@@ -174,6 +181,18 @@ pub(crate) async fn propose(
 ) -> Result<Response, String> {
     match once(addr, &Rpc::Propose(p.clone()), ttl, secret).await? {
         Reply::Propose(r) => r,
+        _ => Err("reply does not match the request".into()),
+    }
+}
+
+/// How far the member whose bus is `addr` has applied the log.
+pub(crate) async fn applied(
+    addr: &str,
+    ttl: Duration,
+    secret: Option<&str>,
+) -> Result<u64, String> {
+    match once(addr, &Rpc::Applied, ttl, secret).await? {
+        Reply::Applied(n) => Ok(n),
         _ => Err("reply does not match the request".into()),
     }
 }

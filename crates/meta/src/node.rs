@@ -69,8 +69,12 @@ impl Group {
             .clone()
     }
 
+    /// Member `id` is alive. Ids the map does not list are not kept, so
+    /// a peer sending made-up ids cannot grow the table.
     pub(crate) fn heard(&self, id: String) {
-        self.seen.lock().insert(id, Instant::now());
+        if self.state.map().node(&id).is_some() {
+            self.seen.lock().insert(id, Instant::now());
+        }
     }
 
     /// Carries out `p`; this node must be the leader (a follower answers
@@ -110,9 +114,6 @@ impl Group {
                         .await
                         .map_err(text)?;
                 }
-                // Counted as heard from now, or the failure detector
-                // would find it silent since before it joined.
-                self.heard(node.id.clone());
                 self.write(Change::Join(node)).await
             }
             Proposal::Remove { id: node } => {
@@ -185,24 +186,30 @@ impl Group {
                 .any(|n| !n.healthy && raft_id(&n.id) == Some(**v))
         });
         let target = self.voters.load(Ordering::Relaxed);
-        let change = match (failed, spare) {
-            // The seat is taken over: the failed voter leaves only once
-            // its successor votes, so the group never runs short.
-            (Some(&failed), _) if voters.len() > target => {
-                ChangeMembers::RemoveVoters([failed].into())
-            }
-            (Some(_), Some(spare)) => ChangeMembers::AddVoterIds([spare].into()),
-            (None, Some(spare)) if voters.len() < target => {
-                ChangeMembers::AddVoterIds([spare].into())
-            }
-            _ => return Ok(()),
-        };
         // A removed voter stays a learner (`retain`), so it can come back.
-        self.raft
-            .change_membership(change, true)
-            .await
-            .map(|_| ())
-            .map_err(text)
+        let change = |c| async move {
+            self.raft
+                .change_membership(c, true)
+                .await
+                .map(|_| ())
+                .map_err(text)
+        };
+        match (failed, spare) {
+            // The seat is taken over: the successor votes first, then the
+            // failed voter leaves at once, so the group never runs short
+            // and is not left for long with a dead extra voter.
+            (Some(&failed), Some(spare)) if voters.len() <= target => {
+                change(ChangeMembers::AddVoterIds([spare].into())).await?;
+                change(ChangeMembers::RemoveVoters([failed].into())).await
+            }
+            (Some(&failed), _) if voters.len() > target => {
+                change(ChangeMembers::RemoveVoters([failed].into())).await
+            }
+            (None, Some(spare)) if voters.len() < target => {
+                change(ChangeMembers::AddVoterIds([spare].into())).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The leader's verdicts: members silent for `timeout` (counted from
@@ -210,14 +217,19 @@ impl Group {
     /// last `timeout / 2` recover.
     fn verdicts(&self, since: Instant, timeout: Duration) -> Vec<Change> {
         let map = self.state.map();
-        let seen = self.seen.lock();
+        let mut seen = self.seen.lock();
+        seen.retain(|id, _| map.node(id).is_some());
+        let now = Instant::now();
         let mut out = Vec::new();
         for n in map.nodes() {
-            let last = seen.get(&n.id).copied().map_or(since, |t| t.max(since));
-            let silent = last.elapsed();
-            if n.healthy && silent >= timeout {
-                out.push(Change::Fail { id: n.id.clone() });
-            } else if !n.healthy && seen.get(&n.id).is_some_and(|t| t.elapsed() < timeout / 2) {
+            if n.healthy {
+                // A member first noticed now (it has just joined) counts
+                // as heard from now: it gets a whole timeout to beat.
+                let last = (*seen.entry(n.id.clone()).or_insert(now)).max(since);
+                if last.elapsed() >= timeout {
+                    out.push(Change::Fail { id: n.id.clone() });
+                }
+            } else if seen.get(&n.id).is_some_and(|t| t.elapsed() < timeout / 2) {
                 out.push(Change::Recover { id: n.id.clone() });
             }
         }
@@ -348,6 +360,44 @@ impl MetaNode {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+
+    /// Waits (at most `limit`) until this node has applied the log as far
+    /// as the leader had when asked: a restarted member catches up before
+    /// it routes by its map. False if there was no leader to ask or it
+    /// did not catch up in time.
+    pub async fn catch_up(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let target = {
+                let m = self.raft.metrics();
+                let m = m.borrow();
+                m.current_leader.and_then(|l| {
+                    let addr = m.membership_config.membership().get_node(&l)?.addr.clone();
+                    Some((l, addr))
+                })
+            };
+            let index = match target {
+                Some((l, _)) if l == self.id => return true,
+                Some((_, addr)) => {
+                    network::applied(&addr, Duration::from_secs(1), self.group.secret.as_deref())
+                        .await
+                        .ok()
+                }
+                None => None,
+            };
+            if let Some(index) = index {
+                let left = limit.saturating_sub(start.elapsed());
+                return self
+                    .raft
+                    .wait(Some(left))
+                    .applied_index_at_least(Some(index), "catch up before serving")
+                    .await
+                    .is_ok();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
     }
 
     /// Sees every new shard map as this node applies it.

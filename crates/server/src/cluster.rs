@@ -292,6 +292,9 @@ impl Cluster {
                 Some(seed) => join(seed, &me, &settings.secret, &settings.password).await,
             }
         }
+        if restarted && !meta.catch_up(Duration::from_secs(5)).await {
+            tracing::warn!("serving by this node's last map: no leader to catch up with yet");
+        }
         meta.detect_failures(id, settings.node_timeout);
         let map = watch::Sender::new(meta.map());
         let all_mine = Arc::new(AtomicBool::new(owns_all(&meta.map(), &me.id)));

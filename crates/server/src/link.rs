@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Largest reply relayed (Redis's largest string plus framing).
-const MAX_REPLY: usize = 1 << 30;
+pub const MAX_REPLY: usize = 1 << 30;
 
 /// How long a write may wait when a call has no time limit.
 const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::link::{encode_all, Link};
+use crate::link::{encode_all, Link, MAX_REPLY};
 
 /// Requests queued per owner before submitters wait.
 const QUEUE: usize = 1024;
@@ -181,6 +181,10 @@ async fn read_loop(
                     failure = Some("the peer's reply is not RESP");
                     break;
                 }
+            }
+            if buf.len() > MAX_REPLY {
+                failure = Some("the peer's reply is too large");
+                break;
             }
             buf.reserve(64 * 1024);
             match tokio::time::timeout(LIMIT, rd.read_buf(&mut buf)).await {

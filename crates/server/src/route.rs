@@ -228,6 +228,13 @@ pub async fn flush(node: &Node, state: &mut ConnState, out: &mut Reply, batch: &
     for o in &owners {
         state.commands_run += o.requests.len() as u64;
     }
+    for (o, got) in replies.iter_mut().enumerate() {
+        if let Ok(rs) = got {
+            for (i, r) in rs.iter_mut().enumerate() {
+                *r = follow_moved(node, state, db, resp3, &owners[o].requests[i], r.clone()).await;
+            }
+        }
+    }
     for part in order {
         match part {
             Part::Local(bytes) => out.buf.extend_from_slice(&bytes),
@@ -240,6 +247,46 @@ pub async fn flush(node: &Node, state: &mut ConnState, out: &mut Reply, batch: &
                 }
                 Err(e) => reply_error(node, out, e),
             },
+        }
+    }
+}
+
+/// The node a `-MOVED slot host:port` reply sends the request to.
+fn moved_to(reply: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(reply.strip_prefix(b"-MOVED ")?).ok()?;
+    let (_, addr) = text.trim_end().split_once(' ')?;
+    Some(addr.to_string())
+}
+
+/// An owner whose map is a step ahead of (or behind) this node's answers
+/// a forwarded request with -MOVED; the request follows it once, so a
+/// plain client never sees a redirect it cannot follow.
+async fn follow_moved(
+    node: &Node,
+    state: &mut ConnState,
+    db: usize,
+    resp3: bool,
+    argv: &[Bytes],
+    reply: Bytes,
+) -> Bytes {
+    let Some(to) = moved_to(&reply) else {
+        return reply;
+    };
+    if node.cluster.get().is_some_and(|c| c.me.addr == to) {
+        // Sent back here: one of the two maps is behind (for a moment);
+        // the client gets the redirect.
+        return reply;
+    }
+    let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+    let again = match link(node, state, &to, db, resp3).await {
+        Ok(l) => l.call(&args, Some(FORWARD_LIMIT)).await,
+        Err(e) => Err(e),
+    };
+    match again {
+        Ok(r) => r,
+        Err(_) => {
+            state.links.remove(&to);
+            reply
         }
     }
 }
@@ -281,7 +328,12 @@ pub async fn finish(
             blocking,
         } => {
             let limit = (!blocking).then_some(FORWARD_LIMIT);
-            match forward(node, state, out.resp3, argv, &addr, limit).await {
+            let (db, resp3) = (state.db, out.resp3);
+            let answer = match forward(node, state, resp3, argv, &addr, limit).await {
+                Ok(reply) => Ok(follow_moved(node, state, db, resp3, argv, reply).await),
+                Err(e) => Err(e),
+            };
+            match answer {
                 Ok(reply) => {
                     if reply.starts_with(b"-") {
                         node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
