@@ -450,3 +450,49 @@ fn the_admin_cli_adds_a_lone_node_shows_the_cluster_and_removes_a_node() {
     let e = admin(&["remove", "nosuchnode", "--at", &at(&first)]).expect_err("unknown");
     assert!(e.contains("no node nosuchnode"), "{e}");
 }
+
+#[test]
+fn slot_commands_answer_as_redis_cluster_does() {
+    let node = Shoal::start(&[]);
+    let mut raw = node.raw();
+    // "a" and "{a}x" share slot 15495; "b" is elsewhere.
+    assert_eq!(raw.call("CLUSTER KEYSLOT {a}x"), ":15495\r\n");
+    for k in ["a", "{a}x", "b"] {
+        assert_eq!(raw.call(&format!("SET {k} 1")), "+OK\r\n");
+    }
+    assert_eq!(raw.call("CLUSTER COUNTKEYSINSLOT 15495"), ":2\r\n");
+    assert_eq!(raw.call("CLUSTER COUNTKEYSINSLOT 0"), ":0\r\n");
+    assert_eq!(
+        raw.call("CLUSTER GETKEYSINSLOT 15495 1")
+            .matches('$')
+            .count(),
+        1
+    );
+    assert_eq!(raw.call("CLUSTER GETKEYSINSLOT 0 10"), "*0\r\n");
+    assert_eq!(
+        raw.call("CLUSTER COUNTKEYSINSLOT 16384"),
+        "-ERR Invalid slot\r\n"
+    );
+    assert_eq!(
+        raw.call("CLUSTER COUNTKEYSINSLOT x"),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        raw.call("CLUSTER GETKEYSINSLOT 0 -1"),
+        "-ERR Invalid slot or number of keys\r\n"
+    );
+    assert_eq!(
+        raw.call("CLUSTER GETKEYSINSLOT -1 1"),
+        "-ERR Invalid slot or number of keys\r\n"
+    );
+    let id: String = query(&node, &["CLUSTER", "MYID"]).expect("MYID");
+    assert_eq!(id.len(), 40);
+    assert_eq!(field(&raft_info(&node), "cluster_node_id"), Some(id));
+    assert_eq!(
+        raw.call("CLUSTER MEET 127.0.0.1 x"),
+        "-ERR Invalid node address specified: 127.0.0.1:x\r\n"
+    );
+    // A one-node cluster runs a multi-key command across slots (Redis
+    // Cluster would answer CROSSSLOT): it is a plain redis-server.
+    assert_eq!(raw.call("MGET a b"), "*2\r\n$1\r\n1\r\n$1\r\n1\r\n");
+}

@@ -34,10 +34,10 @@ impl Fanout {
         let Some(cluster) = node.cluster.get() else {
             return;
         };
-        if cluster.map().nodes().len() < 2 {
+        let map = cluster.map();
+        if map.nodes().len() < 2 {
             return;
         }
-        let map = cluster.map();
         let mut peers = self.peers.lock();
         for n in map.nodes() {
             if n.id == cluster.me.id || !n.healthy {

@@ -75,8 +75,16 @@ pub fn route(
         return Ok(None);
     }
     let redirect = state.proxylink || state.multi.is_some() || moved;
-    let keys = command.key_positions(argv);
-    match cluster.route(keys.iter().map(|&i| &argv[i][..])) {
+    // One key (most commands): no list of positions to build.
+    let single = command.movable_keys.is_none() && command.first_key == command.last_key;
+    let route = match argv.get(command.first_key as usize) {
+        Some(key) if single => cluster.route([&key[..]]),
+        _ => {
+            let keys = command.key_positions(argv);
+            cluster.route(keys.iter().map(|&i| &argv[i][..]))
+        }
+    };
+    match route {
         Route::Local => Ok(None),
         Route::Elsewhere { slot, addr } if redirect => {
             Err(CmdError::other(format!("MOVED {slot} {addr}")))
