@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use shoal_proto::Reply;
 
+use shoal_store::evict::Policy;
+
 use crate::conn::ConnState;
 use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
@@ -41,7 +43,10 @@ impl<'a> Ctx<'a> {
             return;
         }
         let hot = &self.node.hot;
-        entry.access = if hot.policy().lfu() {
+        let policy = hot.policy();
+        entry.access = if policy == Policy::AllKeysTinyLfu {
+            shoal_store::sketch::resident_touch(entry.access, self.node.evictor.epoch())
+        } else if policy.lfu() {
             let random = (self.conn.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
             shoal_store::lfu::touch(
                 entry.access,
@@ -76,7 +81,11 @@ impl<'a> Ctx<'a> {
     /// A new entry holding `value`, its access field set for the policy in force.
     pub fn entry(&self, value: shoal_store::Value) -> shoal_store::Entry {
         let mut e = shoal_store::Entry::new(value, self.now);
-        if self.node.hot.policy().lfu() {
+        let policy = self.node.hot.policy();
+        if policy == Policy::AllKeysTinyLfu {
+            // Count 0: `evict::record` starts it from the sketch's estimate.
+            e.access = shoal_store::sketch::resident(0, self.node.evictor.epoch());
+        } else if policy.lfu() {
             e.access = shoal_store::lfu::init(self.now);
         }
         e

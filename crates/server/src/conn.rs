@@ -511,7 +511,7 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     if let Err(e) = handler(&mut ctx, argv) {
         reply_error(node, out, &e);
     }
-    crate::evict::record(node, command, argv, state.db);
+    crate::evict::record(node, command, argv, state.db, state.no_touch);
     state.commands_run += 1;
 }
 

@@ -12,13 +12,13 @@
 //! policy is `noeviction`, or no key is left that the policy may take.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use shoal_store::evict::{Policy, Pool, POOL_SIZE};
-use shoal_store::sketch::Sketch;
+use shoal_store::sketch::{self, Sketch};
 use shoal_store::{now_ms, Rng};
 
 use crate::node::Node;
@@ -80,15 +80,19 @@ pub struct Evictor {
     /// `allkeys-tinylfu`'s frequency sketch, made on first use and remade
     /// larger when the keyspace outgrows it.
     sketch: RwLock<Option<Arc<Sketch>>>,
+    /// Epochs the sketch has aged through: resident counts stamped in an
+    /// earlier one are halved once per epoch passed.
+    sketch_epoch: AtomicU32,
 }
 
-/// Keys a sketch is sized for at least (16 kB).
+/// Counters a row a sketch has at least (8 kB in all).
 const SKETCH_MIN_KEYS: usize = 4096;
-/// Sketch width per key held: 4 (16 bytes a key, counted in used_memory)
-/// keeps frequencies for 160 accesses per cached key before aging halves
-/// them. Chosen by bench/hitratio.sh: 2 and 3 collided too often at a 1%
-/// budget; 8 cost more memory than its accuracy won back.
-const SKETCH_KEYS_FACTOR: usize = 4;
+/// Sketch width per key held: 8 counters a row (16 bytes a key over four
+/// rows of 4-bit counters, counted in used_memory), so an epoch lasts 160
+/// accesses per cached key. Chosen by simulating bench/hitratio.sh's
+/// streams: 2 and 4 collided too often at a 1% budget (returning keys and
+/// new ones looked alike); 16 cost more memory than its accuracy won back.
+const SKETCH_KEYS_FACTOR: usize = 8;
 /// Eviction rounds between checks that the sketch still fits the keyspace.
 const SKETCH_CHECK_EVERY: u64 = 256;
 
@@ -102,6 +106,7 @@ impl Default for Evictor {
             epoch: Instant::now(),
             node: OnceLock::new(),
             sketch: RwLock::new(None),
+            sketch_epoch: AtomicU32::new(0),
         }
     }
 }
@@ -184,6 +189,19 @@ impl Evictor {
             .clone()
     }
 
+    /// The sketch's current epoch, for resident counts.
+    pub fn epoch(&self) -> u32 {
+        self.sketch_epoch.load(Ordering::Relaxed)
+    }
+
+    /// Counts an access to `key` in the sketch; the epoch moves on when
+    /// this access aged it.
+    fn count(&self, sketch: &Sketch, key: &[u8]) {
+        if sketch.increment(key) {
+            self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Drops the sketch (FLUSHALL, or a policy that does not use it): its
     /// memory is freed and counting starts again from nothing.
     pub fn forget_frequencies(&self) {
@@ -210,10 +228,19 @@ impl Evictor {
 }
 
 /// Under `allkeys-tinylfu`, after a command: counts an access to each of
-/// its keys and, for a write with `maxmemory` set, offers each written key
-/// the sketch thinks rare to the eviction pool at once (TinyLFU's
-/// admission: a key seen once goes before a key seen often, however recent).
-pub fn record(node: &Node, command: &crate::command::Command, argv: &[bytes::Bytes], db: usize) {
+/// its keys and, for a write with `maxmemory` set, starts each key just
+/// written from the sketch's estimate and offers it to the eviction pool
+/// at once with that count (TinyLFU's admission: a key seen once goes
+/// before a key seen often, however recent). Commands that do not touch
+/// a key in Redis (`NOT_AN_ACCESS`, or any but TOUCH from a `CLIENT
+/// NO-TOUCH` client) are not counted.
+pub fn record(
+    node: &Node,
+    command: &crate::command::Command,
+    argv: &[bytes::Bytes],
+    db: usize,
+    no_touch: bool,
+) {
     if node.hot.policy() != Policy::AllKeysTinyLfu {
         return;
     }
@@ -221,28 +248,57 @@ pub fn record(node: &Node, command: &crate::command::Command, argv: &[bytes::Byt
     if keys.is_empty() {
         return;
     }
-    let sketch = node.evictor.sketch();
-    for &i in &keys {
-        sketch.increment(&argv[i]);
+    let ev = &node.evictor;
+    let sketch = ev.sketch();
+    let access = !NOT_AN_ACCESS.contains(&command.name) && (!no_touch || command.name == "touch");
+    if access {
+        for &i in &keys {
+            ev.count(&sketch, &argv[i]);
+        }
     }
     if !command.has_flag("denyoom") || node.hot.maxmemory.load(Ordering::Relaxed) == 0 {
         return;
     }
     let now = now_ms();
+    let epoch = ev.epoch();
     SAMPLING.with(|state| {
         let Ok(mut state) = state.try_borrow_mut() else {
             return;
         };
         for &i in &keys {
-            let estimate = sketch.estimate(&argv[i]);
-            if estimate <= 2 {
-                state
-                    .pool
-                    .offer(Policy::tinylfu_score(estimate, None, now), db, &argv[i]);
+            let key = &argv[i];
+            let mut shard = node.store.db(db).lock(key);
+            let Some(entry) = shard.lookup(key, now) else {
+                continue;
+            };
+            // A count of 0: written by this command (or aged to nothing).
+            if sketch::resident_count(entry.access, epoch) > 0 {
+                continue;
             }
+            let count = u32::from(sketch.estimate(key));
+            entry.access = sketch::resident(count, epoch);
+            drop(shard);
+            state.pool.offer(Policy::tinylfu_score(count), db, key);
         }
     });
 }
+
+/// Commands that look at a key without touching it in Redis (its
+/// `LOOKUP_NOTOUCH` reads; subcommands by their own names: OBJECT's and
+/// MEMORY USAGE).
+const NOT_AN_ACCESS: [&str; 11] = [
+    "exists",
+    "type",
+    "ttl",
+    "pttl",
+    "expiretime",
+    "pexpiretime",
+    "freq",
+    "idletime",
+    "encoding",
+    "refcount",
+    "usage",
+];
 
 /// Memory counted against `maxmemory`.
 fn used() -> u64 {
@@ -397,8 +453,9 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
         let keys: usize = (0..dbs).map(|db| node.store.db(db).sizes().0).sum();
         ev.fit_sketch(keys);
     }
-    let score = |k: &[u8], e: &shoal_store::Entry, now: u64| match &sketch {
-        Some(s) => Policy::tinylfu_score(s.estimate(k), Some(e.access), now),
+    let epoch = ev.epoch();
+    let score = |e: &shoal_store::Entry, now: u64| match &sketch {
+        Some(_) => Policy::tinylfu_score(sketch::resident_count(e.access, epoch)),
         None => policy.score(e, now, decay),
     };
     // Bounded: each round either evicts or finds the pool's picks gone; a
@@ -417,7 +474,7 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
                     let pool = &mut state.pool;
                     node.store.db(db).sample(samples, volatile, rng, |k, e| {
                         found += 1;
-                        pool.offer(score(k, e, now), db, k);
+                        pool.offer(score(e, now), db, k);
                     });
                     state.empty[db] = found == 0;
                     sampled += found;
@@ -443,7 +500,7 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
                 if sketch.is_none() {
                     return true;
                 }
-                fresh = score(&c.key, e, now_ms());
+                fresh = score(e, now_ms());
                 fresh >= c.score
             };
             match node.store.db(c.db).evict(&c.key, volatile, confirm) {
@@ -480,7 +537,7 @@ mod tests {
     fn flushall_forgets_frequencies() {
         let ev = Evictor::default();
         for _ in 0..3 {
-            ev.sketch().increment(b"k");
+            ev.count(&ev.sketch(), b"k");
         }
         assert_eq!(ev.sketch().estimate(b"k"), 3);
         ev.forget_frequencies();

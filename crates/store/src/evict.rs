@@ -20,8 +20,9 @@ pub enum Policy {
     VolatileRandom,
     VolatileTtl,
     /// shoal's own: TinyLFU. Every access counts in a frequency sketch that
-    /// outlives eviction; the victim is the sampled (or newly written) key
-    /// with the lowest estimated frequency, the longest idle among equals.
+    /// outlives eviction; a written key starts from the sketch's estimate
+    /// and counts its own accesses while cached (`crate::sketch`); the
+    /// victim is the sampled (or newly written) key with the lowest count.
     AllKeysTinyLfu,
 }
 
@@ -100,12 +101,16 @@ impl Policy {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
     }
 
-    /// TinyLFU's victim score from the sketch's estimate (0..=`sketch::MAX`) and the
-    /// entry's LRU clock (`None` for a key just written): lower frequency
-    /// first, then longer idle.
-    pub fn tinylfu_score(estimate: u8, access: Option<u32>, now_ms: u64) -> u64 {
-        let idle = access.map_or(0, |a| lru_clock(now_ms).saturating_sub(a));
-        (u64::from(crate::sketch::MAX.saturating_sub(estimate)) << 32) | u64::from(idle)
+    /// Counts accesses per key, so `OBJECT FREQ` answers and `OBJECT
+    /// IDLETIME` does not: Redis's LFU policies and TinyLFU.
+    pub fn counts_frequency(self) -> bool {
+        self.lfu() || self == Policy::AllKeysTinyLfu
+    }
+
+    /// TinyLFU's victim score from a key's count (`sketch::resident_count`):
+    /// the lower the count, the better the victim.
+    pub fn tinylfu_score(count: u32) -> u64 {
+        u64::from(crate::sketch::RESIDENT_MAX.saturating_sub(count))
     }
 
     /// How good a victim `entry` is: higher goes first. LRU: idle

@@ -1,27 +1,45 @@
-//! [`Sketch`]: TinyLFU's frequency sketch. A count-min sketch of 8-bit
-//! counters (four rows, each key one counter per row, the estimate the
-//! smallest) that every access increments; after [`AGING_PERIOD`] × width increments
-//! every counter is halved, so the figures describe recent popularity. It
-//! keeps counting keys after they are evicted, which is what lets a policy
-//! tell a returning popular key from one seen once.
+//! `allkeys-tinylfu`'s frequency memory, in two parts.
+//!
+//! [`Sketch`]: a count-min sketch of 4-bit counters (four rows, each key one
+//! counter per row, the estimate the smallest) that every access
+//! increments; after [`AGING_PERIOD`] × width increments every counter is
+//! halved (one *epoch* ends), so the figures describe recent popularity. It
+//! keeps counting keys after they are evicted, which is what lets the
+//! policy tell a returning popular key from one seen once.
+//!
+//! Resident counts ([`resident`], [`resident_count`], [`resident_touch`]):
+//! a cached key carries its own count in its entry's 32-bit access field,
+//! started from the sketch's estimate when the key is written and raised by
+//! one on every access after that. Being exact while the key is cached, it
+//! ranks cached keys without the sketch's collisions; it is halved once per
+//! epoch, as the sketch is, by stamping the epoch beside it (the top 8
+//! bits) and shifting by the epochs passed when it is read. An entry idle
+//! for a multiple of 256 epochs reads as if stamped now: its old count
+//! comes back, and ages away again from then on.
 //!
 //! Counters are atomics updated without a lock: concurrent increments may
 //! now and then lose one, which an estimate can afford.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const ROWS: usize = 4;
-/// Counters saturate here. TinyLFU's paper uses 4-bit counters; 8 bits
-/// (bench/hitratio.sh) rank popular keys apart on Zipf streams, where 15
-/// made every cached key look alike, at the same byte per counter.
-pub const MAX: u8 = 255;
-/// Increments, per counter in a row, between two halvings. 40
-/// (bench/hitratio.sh, with each run starting from an empty sketch) ranked
-/// Zipf keys better than 10 and 20 at a 1% budget and the same at 10%.
-pub const AGING_PERIOD: u64 = 40;
+/// Counters saturate here (4 bits, as TinyLFU's paper and Caffeine): with
+/// resident counts ranking the cached keys, the sketch only has to tell a
+/// returning key from a new one, and half a byte per counter buys twice
+/// the width of 8-bit counters for the same memory (bench/hitratio.sh).
+pub const MAX: u8 = 15;
+/// Increments, per counter in a row, between two halvings. 20 (a
+/// simulation of bench/hitratio.sh's streams: 10 lost on Zipf rows, 40
+/// let stale counts linger when the hot set shifts).
+pub const AGING_PERIOD: u64 = 20;
+const PER_WORD: usize = 16;
+/// Every nibble's low bit, to halve sixteen counters at once.
+const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
 pub struct Sketch {
-    counters: Box<[AtomicU8]>,
+    /// Sixteen 4-bit counters per word; row r's counter i is number
+    /// `r * width + i`.
+    words: Box<[AtomicU64]>,
     /// Counters per row.
     width: usize,
     additions: AtomicU64,
@@ -43,10 +61,30 @@ impl Sketch {
     pub fn new(keys: usize) -> Sketch {
         let width = keys.clamp(1024, u32::MAX as usize);
         Sketch {
-            counters: (0..ROWS * width).map(|_| AtomicU8::new(0)).collect(),
+            words: (0..(ROWS * width).div_ceil(PER_WORD))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             width,
             additions: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes the counters take.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    fn get(&self, n: usize) -> u8 {
+        let word = self.words[n / PER_WORD].load(Ordering::Relaxed);
+        ((word >> (4 * (n % PER_WORD))) & 0xf) as u8
+    }
+
+    /// Sets counter `n` to `v` (at most [`MAX`]), leaving its neighbours be.
+    fn set(&self, n: usize, v: u8) {
+        let shift = 4 * (n % PER_WORD);
+        let _ = self.words[n / PER_WORD].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+            Some((w & !(0xf << shift)) | (u64::from(v.min(MAX)) << shift))
+        });
     }
 
     /// A sketch for about `keys` keys that keeps this one's estimates: a
@@ -61,10 +99,10 @@ impl Sketch {
                 let first = j * old_w / new_w;
                 let last = ((j + 1) * old_w - 1) / new_w;
                 let v = (first..=last)
-                    .map(|i| self.counters[row * old_w + i].load(Ordering::Relaxed))
+                    .map(|i| self.get(row * old_w + i))
                     .max()
                     .unwrap_or(0);
-                new.counters[row * new_w + j].store(v, Ordering::Relaxed);
+                new.set(row * new_w + j, v);
             }
         }
         new
@@ -89,40 +127,60 @@ impl Sketch {
     pub fn estimate(&self, key: &[u8]) -> u8 {
         self.slots(key)
             .iter()
-            .map(|&i| self.counters[i].load(Ordering::Relaxed))
+            .map(|&n| self.get(n))
             .min()
             .unwrap_or(0)
     }
 
-    /// Counts one access to `key`.
-    pub fn increment(&self, key: &[u8]) {
+    /// Counts one access to `key`; true if this access ended an epoch
+    /// (every counter was halved).
+    pub fn increment(&self, key: &[u8]) -> bool {
         let n = self.additions.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(AGING_PERIOD * self.width as u64) {
+        let aged = n.is_multiple_of(AGING_PERIOD * self.width as u64);
+        if aged {
             self.age();
         }
         let slots = self.slots(key);
         // Conservative update: raise only the counters at the minimum.
-        let min = slots
-            .iter()
-            .map(|&i| self.counters[i].load(Ordering::Relaxed))
-            .min()
-            .unwrap_or(0);
-        if min == MAX {
-            return;
-        }
-        for &i in &slots {
-            if self.counters[i].load(Ordering::Relaxed) == min {
-                self.counters[i].store(min + 1, Ordering::Relaxed);
+        let min = slots.iter().map(|&n| self.get(n)).min().unwrap_or(0);
+        if min < MAX {
+            for &n in &slots {
+                if self.get(n) == min {
+                    self.set(n, min + 1);
+                }
             }
         }
+        aged
     }
 
     /// Halves every counter.
     fn age(&self) {
-        for c in self.counters.iter() {
-            c.store(c.load(Ordering::Relaxed) >> 1, Ordering::Relaxed);
+        for w in self.words.iter() {
+            let _ = w.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some((v >> 1) & HALVE_MASK)
+            });
         }
     }
+}
+
+/// Largest resident count (24 bits).
+pub const RESIDENT_MAX: u32 = 0xff_ffff;
+
+/// The access field of a cached key whose count is `count` in `epoch`.
+pub fn resident(count: u32, epoch: u32) -> u32 {
+    ((epoch & 0xff) << 24) | count.min(RESIDENT_MAX)
+}
+
+/// The count an access field holds in `epoch`: halved once for each epoch
+/// since it was stamped.
+pub fn resident_count(access: u32, epoch: u32) -> u32 {
+    let passed = (epoch & 0xff).wrapping_sub(access >> 24) & 0xff;
+    (access & RESIDENT_MAX) >> passed.min(24)
+}
+
+/// The access field after one more access in `epoch`.
+pub fn resident_touch(access: u32, epoch: u32) -> u32 {
+    resident(resident_count(access, epoch) + 1, epoch)
 }
 
 #[cfg(test)]
@@ -145,12 +203,31 @@ mod tests {
         // AGING_PERIOD × width accesses in all halve every counter.
         let done = 305;
         for _ in 0..(AGING_PERIOD as usize * 1024 - done - 1) {
-            s.increment(b"filler");
+            assert!(!s.increment(b"filler"));
         }
         assert_eq!(s.estimate(b"five"), 5);
-        s.increment(b"filler");
+        assert!(s.increment(b"filler"), "the epoch ends here");
         assert_eq!(s.estimate(b"hot"), MAX / 2);
         assert_eq!(s.estimate(b"five"), 2);
+        assert_eq!(s.bytes(), 4 * 1024 / 2);
+    }
+
+    #[test]
+    fn resident_counts_grow_and_halve_per_epoch() {
+        let mut access = resident(13, 7);
+        assert_eq!(resident_count(access, 7), 13);
+        for _ in 0..3 {
+            access = resident_touch(access, 7);
+        }
+        assert_eq!(resident_count(access, 7), 16);
+        // Two epochs later: halved twice; a touch restamps it.
+        assert_eq!(resident_count(access, 9), 4);
+        access = resident_touch(access, 9);
+        assert_eq!((access >> 24, resident_count(access, 9)), (9, 5));
+        // Epochs wrap at 256: 255 -> 0 is one epoch.
+        assert_eq!(resident_count(resident(8, 255), 256), 4);
+        assert_eq!(resident_count(resident(8, 255), 255 + 30), 0);
+        assert_eq!(resident_count(resident(u32::MAX, 0), 0), RESIDENT_MAX);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! with this node's encoding rules, as Redis's loader does.
 
 use bytes::Bytes;
+use shoal_store::evict::Policy;
 use shoal_store::rdb::{self, DumpOptions, RdbValue};
 use shoal_store::zset::{AddFlags, ZSet};
 use shoal_store::{Hash, List, Set, Str, Value};
@@ -207,14 +208,19 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let mut entry = ctx.entry(value);
     entry.expire_at = expire_at as u64;
-    if let Some(seconds) = idle {
-        let clock = shoal_store::keyspace::lru_clock(ctx.now);
-        entry.access = clock.saturating_sub(u32::try_from(seconds).unwrap_or(u32::MAX));
-    }
-    if let Some(f) = freq {
-        if ctx.node.hot.policy().lfu() {
-            entry.access = (entry.access & !0xff) | f as u32;
+    // As Redis's objectSetLRUOrLFU: FREQ only under a policy that counts
+    // frequency, IDLETIME only under one that does not.
+    let policy = ctx.node.hot.policy();
+    match (freq, idle) {
+        (Some(f), _) if policy == Policy::AllKeysTinyLfu => {
+            entry.access = shoal_store::sketch::resident(f as u32, ctx.node.evictor.epoch());
         }
+        (Some(f), _) if policy.lfu() => entry.access = (entry.access & !0xff) | f as u32,
+        (_, Some(seconds)) if !policy.counts_frequency() => {
+            let clock = shoal_store::keyspace::lru_clock(ctx.now);
+            entry.access = clock.saturating_sub(u32::try_from(seconds).unwrap_or(u32::MAX));
+        }
+        _ => {}
     }
     shard.insert(key, entry);
     drop(shard);

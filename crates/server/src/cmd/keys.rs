@@ -588,7 +588,13 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `OBJECT FREQ key`
 fn object_freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     with_object(ctx, &argv[2], |ctx, e| {
-        if !ctx.node.hot.policy().lfu() {
+        let policy = ctx.node.hot.policy();
+        if policy == shoal_store::evict::Policy::AllKeysTinyLfu {
+            let count = shoal_store::sketch::resident_count(e.access, ctx.node.evictor.epoch());
+            ctx.out.int(i64::from(count));
+            return Ok(());
+        }
+        if !policy.lfu() {
             return Err(CmdError::other("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
         let decay = ctx
@@ -606,7 +612,7 @@ fn object_freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// `OBJECT IDLETIME key`
 fn object_idletime(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     with_object(ctx, &argv[2], |ctx, e| {
-        if ctx.node.hot.policy().lfu() {
+        if ctx.node.hot.policy().counts_frequency() {
             return Err(CmdError::other("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
         let now = shoal_store::keyspace::lru_clock(ctx.now);
