@@ -83,6 +83,8 @@ pub struct Evictor {
     /// Epochs the sketch has aged through: resident counts stamped in an
     /// earlier one are halved once per epoch passed.
     sketch_epoch: AtomicU32,
+    /// Commands counted in the sketch, to check its size now and then.
+    counted: AtomicU64,
 }
 
 /// Counters a row a sketch has at least (8 kB in all).
@@ -93,8 +95,11 @@ const SKETCH_MIN_KEYS: usize = 4096;
 /// streams: 2 and 4 collided too often at a 1% budget (returning keys and
 /// new ones looked alike); 16 cost more memory than its accuracy won back.
 const SKETCH_KEYS_FACTOR: usize = 8;
-/// Eviction rounds between checks that the sketch still fits the keyspace.
-const SKETCH_CHECK_EVERY: u64 = 256;
+/// Counted commands between checks that the sketch still fits the
+/// keyspace. Checked as keys are counted, not only when evicting: a sketch
+/// left at its first size while an empty cache fills saturates, and every
+/// key written after would start with a high count.
+const SKETCH_CHECK_EVERY: u64 = 4096;
 
 impl Default for Evictor {
     fn default() -> Self {
@@ -107,6 +112,7 @@ impl Default for Evictor {
             node: OnceLock::new(),
             sketch: RwLock::new(None),
             sketch_epoch: AtomicU32::new(0),
+            counted: AtomicU64::new(0),
         }
     }
 }
@@ -249,6 +255,14 @@ pub fn record(
         return;
     }
     let ev = &node.evictor;
+    if ev
+        .counted
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(SKETCH_CHECK_EVERY)
+    {
+        let dbs = node.store.databases();
+        ev.fit_sketch((0..dbs).map(|db| node.store.db(db).sizes().0).sum());
+    }
     let sketch = ev.sketch();
     let access = !NOT_AN_ACCESS.contains(&command.name) && (!no_touch || command.name == "touch");
     if access {
@@ -449,10 +463,6 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
     let samples = node.hot.maxmemory_samples.load(Ordering::Relaxed).max(1) as usize;
     let decay = node.hot.lfu_decay_time.load(Ordering::Relaxed);
     let sketch = (policy == Policy::AllKeysTinyLfu).then(|| ev.sketch());
-    if sketch.is_some() && state.rounds.is_multiple_of(SKETCH_CHECK_EVERY) {
-        let keys: usize = (0..dbs).map(|db| node.store.db(db).sizes().0).sum();
-        ev.fit_sketch(keys);
-    }
     let epoch = ev.epoch();
     let score = |e: &shoal_store::Entry, now: u64| match &sketch {
         Some(_) => Policy::tinylfu_score(sketch::resident_count(e.access, epoch)),
