@@ -14,9 +14,11 @@
 
 use std::hash::{BuildHasher, RandomState};
 
+use crate::key::Key;
+
 struct Node<V> {
     next: Option<Box<Node<V>>>,
-    key: Box<[u8]>,
+    key: Key,
     value: V,
 }
 
@@ -102,7 +104,7 @@ impl<V> Dict<V> {
         let next = self.buckets[b].take();
         self.buckets[b] = Some(Box::new(Node {
             next,
-            key: key.into(),
+            key: Key::new(key),
             value,
         }));
         self.len += 1;

@@ -186,7 +186,10 @@ impl Hash {
         match self {
             Hash::Packed(p) => p.heap_bytes(),
             Hash::Table(d) => {
-                d.table_bytes() + d.iter().map(|(k, v)| 48 + k.len() + v.len()).sum::<usize>()
+                d.table_bytes()
+                    + d.iter()
+                        .map(|(k, v)| 48 + crate::key::heap_len(k.len()) + v.len())
+                        .sum::<usize>()
             }
         }
     }

@@ -62,11 +62,12 @@ impl Entry {
     }
 }
 
-/// Bytes a key costs: its table node, the key and the value's heap.
+/// Bytes a key costs: its table node, the key (unless kept in the node)
+/// and the value's heap.
 pub fn entry_bytes(key: &[u8], entry: &Entry) -> usize {
     // Node: next pointer + key (pointer, length) + entry, plus the bucket slot.
     let node = std::mem::size_of::<Entry>() + 3 * std::mem::size_of::<usize>();
-    node + std::mem::size_of::<usize>() + key.len() + entry.value.heap_bytes()
+    node + std::mem::size_of::<usize>() + crate::key::heap_len(key.len()) + entry.value.heap_bytes()
 }
 
 /// Counters a shard keeps under its own lock; INFO adds them up.

@@ -26,6 +26,7 @@ pub mod evict;
 pub mod hash;
 pub mod hll;
 pub mod intset;
+pub mod key;
 pub mod keyspace;
 pub mod lfu;
 pub mod list;

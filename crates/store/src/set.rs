@@ -184,7 +184,12 @@ impl Set {
         match self {
             Set::Intset(v) => v.heap_bytes(),
             Set::Small(p) => p.heap_bytes(),
-            Set::Table(d) => d.table_bytes() + d.iter().map(|(k, ())| 40 + k.len()).sum::<usize>(),
+            Set::Table(d) => {
+                d.table_bytes()
+                    + d.iter()
+                        .map(|(k, ())| 40 + crate::key::heap_len(k.len()))
+                        .sum::<usize>()
+            }
         }
     }
 
