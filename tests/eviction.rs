@@ -382,3 +382,29 @@ fn the_tinylfu_sketch_is_freed_when_not_in_use() {
     // Under another policy nothing makes one again.
     assert_eq!(after, plain);
 }
+
+/// The sketch grows with the keyspace while it fills, before anything is
+/// evicted (left at its first 8 kB it saturated, and every key written
+/// after started with a high count): with 20,000 keys written it is sized
+/// for between 12,288 and 24,576 keys (checked every 4,096 commands; remade
+/// when a quarter short or half over), 4 rows × 8 counters a key × 4 bits.
+#[test]
+fn the_tinylfu_sketch_grows_with_the_keyspace_before_eviction() {
+    let node = Shoal::start(&[]);
+    let mut r = node.raw();
+    assert_eq!(
+        r.call("CONFIG SET maxmemory-policy allkeys-tinylfu"),
+        "+OK\r\n"
+    );
+    assert_eq!(write_keys(&mut r, "g", 20_000, 10, false), 0);
+    let before = info_u64(&mut r, "used_memory");
+    assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
+    let freed = before - info_u64(&mut r, "used_memory");
+    // Give or take 8 kB for what INFO and CONFIG themselves allocate; a
+    // sketch left at its first size would free only 8 kB.
+    let per_key = 4 * 8 / 2;
+    assert!(
+        (12_288 * per_key - 8192..=24_576 * per_key + 8192).contains(&freed),
+        "switching policy freed {freed} bytes"
+    );
+}
