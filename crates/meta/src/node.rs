@@ -659,7 +659,8 @@ mod tests {
             written,
             Some(Response {
                 epoch: 5,
-                changed: true
+                changed: true,
+                lock: None
             })
         );
         for n in nodes {
@@ -704,7 +705,8 @@ mod tests {
             r,
             Response {
                 epoch: 1,
-                changed: true
+                changed: true,
+                lock: None
             }
         );
         assert_eq!(node.map().slots_of(&member(1).id), 16384);
@@ -773,7 +775,8 @@ mod tests {
                 r,
                 Response {
                     epoch: i,
-                    changed: true
+                    changed: true,
+                    lock: None
                 }
             );
         }
@@ -814,7 +817,8 @@ mod tests {
             r,
             Response {
                 epoch: 4,
-                changed: true
+                changed: true,
+                lock: None
             }
         );
         assert!(eventually(limit, || nodes.iter().all(|n| n.map().epoch == 4)).await);

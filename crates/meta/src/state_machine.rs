@@ -1,5 +1,5 @@
-//! [`StateMachine`]: the shard map (and, later, the lock table) as the
-//! applied log leaves it, with snapshots.
+//! [`StateMachine`]: the shard map and the lock table as the applied log
+//! leaves them, with snapshots.
 //!
 //! State lives in memory; a snapshot is written to `dir/snapshot`
 //! atomically (temporary file, fsync, rename) when openraft builds or
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use shoal_cluster::map::ShardMap;
 use tokio::sync::watch;
 
+use crate::locks::Locks;
 use crate::log_file::write_atomic;
 use crate::types::{Entry, LogId, NodeId, Request, Response, StorageError, TypeConfig};
 use crate::Error;
@@ -29,6 +30,9 @@ pub struct State {
     pub last_applied: Option<LogId>,
     pub membership: StoredMembership<NodeId, BasicNode>,
     pub map: ShardMap,
+    /// Absent from snapshots written before locks existed: empty then.
+    #[serde(default)]
+    pub locks: Locks,
 }
 
 /// A snapshot as kept on disk: its metadata and the state it holds.
@@ -86,6 +90,11 @@ impl StateMachine {
     /// The shard map as applied so far.
     pub fn map(&self) -> Arc<ShardMap> {
         self.published.borrow().clone()
+    }
+
+    /// Reads the lock table as applied so far.
+    pub fn with_locks<R>(&self, read: impl FnOnce(&Locks) -> R) -> R {
+        read(&self.inner.lock().state.locks)
     }
 
     /// Sees every new map as it is applied.
@@ -161,9 +170,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut any = false;
         for entry in entries {
             state.last_applied = Some(entry.log_id);
+            let mut lock = None;
             let changed = match entry.payload {
                 EntryPayload::Blank => false,
                 EntryPayload::Normal(Request::Map(change)) => state.map.apply(&change),
+                EntryPayload::Normal(Request::Lock { op, stamp }) => {
+                    lock = Some(state.locks.apply(op, entry.log_id.index, stamp));
+                    false
+                }
                 EntryPayload::Membership(m) => {
                     state.membership = StoredMembership::new(Some(entry.log_id), m);
                     false
@@ -173,6 +187,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             replies.push(Response {
                 epoch: state.map.epoch,
                 changed,
+                lock,
             });
         }
         if any {
@@ -259,21 +274,46 @@ mod tests {
             log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
             payload: EntryPayload::Normal(Request::Map(Change::Join(Node::loopback(i)))),
         };
+        let acquire = |index: u64| RaftEntry::<TypeConfig> {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(Request::Lock {
+                op: crate::locks::Op::Set {
+                    key: b"lock:a".to_vec(),
+                    value: b"me".to_vec(),
+                    condition: crate::locks::Condition::Nx,
+                    expiry: crate::locks::Expiry::After(60_000),
+                    get: false,
+                },
+                stamp: 1_000,
+            }),
+        };
         let replies = sm
-            .apply([join(1, 1), join(2, 2), join(3, 2)])
+            .apply([join(1, 1), join(2, 2), join(3, 2), acquire(4), acquire(5)])
             .await
             .expect("apply");
         let changed: Vec<(u64, bool)> = replies.iter().map(|r| (r.epoch, r.changed)).collect();
-        assert_eq!(changed, [(1, true), (2, true), (2, false)]);
+        assert_eq!(
+            changed,
+            [(1, true), (2, true), (2, false), (2, false), (2, false)]
+        );
+        let locked: Vec<_> = replies.iter().map(|r| r.lock.clone()).collect();
+        use crate::locks::Outcome;
+        assert_eq!(
+            locked,
+            [None, None, None, Some(Outcome::Ok), Some(Outcome::Nil)]
+        );
         let snap = sm.build_snapshot().await.expect("build");
-        assert_eq!(snap.meta.last_log_id.map(|l| l.index), Some(3));
+        assert_eq!(snap.meta.last_log_id.map(|l| l.index), Some(5));
         let before = sm.map();
         drop(sm);
         let mut again = StateMachine::open(&dir).expect("reopen");
         assert_eq!(*again.map(), *before);
         assert!(again.map().covered());
         let (applied, _) = again.applied_state().await.expect("state");
-        assert_eq!(applied.map(|l| l.index), Some(3));
+        assert_eq!(applied.map(|l| l.index), Some(5));
+        // The lock and its token came back with the snapshot.
+        let held = again.with_locks(|l| l.get(b"lock:a", 0).map(|l| (l.value.clone(), l.token)));
+        assert_eq!(held, Some((b"me".to_vec(), 4)));
         let current = again.get_current_snapshot().await.expect("current");
         assert_eq!(
             current.map(|s| s.meta.snapshot_id),

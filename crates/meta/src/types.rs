@@ -6,11 +6,16 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 use shoal_cluster::map::{Change, Node};
 
+use crate::locks;
+
 /// A request for the state machine, as the log holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// A change to the shard map.
     Map(Change),
+    /// A change to the lock table, stamped with the leader's time in ms
+    /// (the table's time is the largest stamp applied: [`crate::locks`]).
+    Lock { op: locks::Op, stamp: u64 },
 }
 
 /// What applying an entry answered.
@@ -18,8 +23,11 @@ pub enum Request {
 pub struct Response {
     /// The map's config epoch after the entry.
     pub epoch: u64,
-    /// Whether the entry changed anything.
+    /// Whether the entry changed the map.
     pub changed: bool,
+    /// A lock entry's answer.
+    #[serde(default)]
+    pub lock: Option<locks::Outcome>,
 }
 
 /// A change only the leader can make: any member accepts one and forwards

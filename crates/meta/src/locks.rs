@@ -1,0 +1,507 @@
+//! [`Locks`]: the lock table the metadata group replicates (DESIGN.md §6).
+//!
+//! Every member applies the same entries in log order and so holds the same
+//! table. Nothing here reads a clock: an entry carries the time the leader
+//! stamped on it, and the table's time ([`Locks::clock`]) is the largest
+//! stamp applied so far, so a lease ends at the same point of the log on
+//! every member whatever its own clock says. A lock's fencing token is the
+//! log index of the entry that granted it: it only grows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One held lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub value: Vec<u8>,
+    /// Log index of the grant: a new holder (the key created, or its value
+    /// changed) gets the index of the entry that did it.
+    pub token: u64,
+    /// Log time (ms) at which the lease ends; `None`: held until deleted.
+    pub expires_at: Option<u64>,
+}
+
+/// When a SET applies (Redis's NX, XX and IFEQ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    Always,
+    /// Only if the key is not held.
+    Nx,
+    /// Only if it is.
+    Xx,
+    /// Only if it is held with this value.
+    IfEq(Vec<u8>),
+}
+
+/// The lease a SET or PEXPIRE gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expiry {
+    /// No lease: held until deleted (SET without EX/PX).
+    Never,
+    /// The lease the key had (KEEPTTL).
+    Keep,
+    /// Ends this many ms after the entry's time (PX, EX).
+    After(u64),
+    /// Ends at this log time in ms (PXAT, EXAT).
+    At(u64),
+}
+
+/// PEXPIRE's NX, XX, GT and LT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpireWhen {
+    Always,
+    /// Only if the key has no lease.
+    Nx,
+    /// Only if it has one.
+    Xx,
+    /// Only if the new end is later (no lease counts as forever).
+    Gt,
+    /// Only if the new end is sooner.
+    Lt,
+}
+
+/// A change to the table, as the log carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Set {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        condition: Condition,
+        expiry: Expiry,
+        /// Answer with the previous value (SET ... GET).
+        get: bool,
+    },
+    Del {
+        keys: Vec<Vec<u8>>,
+    },
+    /// DELIFEQ, DELEX ... IFEQ: delete only if held with `value`.
+    DelIfEq {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Expire {
+        key: Vec<u8>,
+        expiry: Expiry,
+        when: ExpireWhen,
+    },
+    Persist {
+        key: Vec<u8>,
+    },
+}
+
+/// What applying an [`Op`] answers, in Redis's reply shapes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Ok,
+    Nil,
+    Int(i64),
+    /// SET ... GET: the value before (None if there was none).
+    Previous(Option<Vec<u8>>),
+}
+
+/// The table and its time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Locks {
+    /// Written as a list of (key, lock) pairs: JSON map keys must be text.
+    #[serde(with = "pairs")]
+    held: BTreeMap<Vec<u8>, Lock>,
+    /// The largest stamp applied: the table's "now", in ms.
+    clock: u64,
+}
+
+/// (De)serializes the table as a list of pairs.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Lock;
+
+    pub fn serialize<S: Serializer>(
+        held: &BTreeMap<Vec<u8>, Lock>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.collect_seq(held.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<BTreeMap<Vec<u8>, Lock>, D::Error> {
+        Ok(Vec::<(Vec<u8>, Lock)>::deserialize(from)?
+            .into_iter()
+            .collect())
+    }
+}
+
+impl Lock {
+    fn live_at(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+impl Locks {
+    /// The table's time: the largest stamp applied so far.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// Locks held at log time `now` (expired ones not yet swept count).
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// The lock on `key` if its lease runs at `now` (a time at or after
+    /// the table's clock; an earlier one reads as the clock).
+    pub fn get(&self, key: &[u8], now: u64) -> Option<&Lock> {
+        let now = now.max(self.clock);
+        self.held.get(key).filter(|l| l.live_at(now))
+    }
+
+    /// Redis's PTTL at `now`: -2 when not held, -1 without a lease, else
+    /// the ms left.
+    pub fn pttl(&self, key: &[u8], now: u64) -> i64 {
+        let now = now.max(self.clock);
+        match self.get(key, now) {
+            None => -2,
+            Some(Lock {
+                expires_at: None, ..
+            }) => -1,
+            Some(Lock {
+                expires_at: Some(t),
+                ..
+            }) => i64::try_from(t - now).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The live lock on `key` for a change, dropping it if its lease ended.
+    fn live(&mut self, key: &[u8]) -> Option<&Lock> {
+        let now = self.clock;
+        if self.held.get(key).is_some_and(|l| !l.live_at(now)) {
+            self.held.remove(key);
+        }
+        self.held.get(key)
+    }
+
+    /// Applies the entry at log `index`, stamped `stamp` ms by its leader.
+    pub fn apply(&mut self, op: Op, index: u64, stamp: u64) -> Outcome {
+        self.clock = self.clock.max(stamp);
+        let now = self.clock;
+        match op {
+            Op::Set {
+                key,
+                value,
+                condition,
+                expiry,
+                get,
+            } => {
+                let current = self.live(&key).cloned();
+                let applies = match &condition {
+                    Condition::Always => true,
+                    Condition::Nx => current.is_none(),
+                    Condition::Xx => current.is_some(),
+                    Condition::IfEq(v) => current.as_ref().is_some_and(|l| l.value == *v),
+                };
+                let previous = current.as_ref().map(|l| l.value.clone());
+                let answer = |done: bool| match (get, done) {
+                    (true, _) => Outcome::Previous(previous.clone()),
+                    (false, true) => Outcome::Ok,
+                    (false, false) => Outcome::Nil,
+                };
+                if !applies {
+                    return answer(false);
+                }
+                let expires_at = match expiry {
+                    Expiry::Never => None,
+                    Expiry::Keep => current.as_ref().and_then(|l| l.expires_at),
+                    Expiry::After(ms) => Some(now.saturating_add(ms)),
+                    Expiry::At(t) => Some(t),
+                };
+                // The same holder keeps its token; a new one gets this entry's.
+                let token = match &current {
+                    Some(l) if l.value == value => l.token,
+                    _ => index,
+                };
+                let lock = Lock {
+                    value,
+                    token,
+                    expires_at,
+                };
+                if lock.live_at(now) {
+                    self.held.insert(key, lock);
+                } else {
+                    // A lease already over (PXAT in the past): set and gone.
+                    self.held.remove(&key);
+                }
+                answer(true)
+            }
+            Op::Del { keys } => {
+                let mut removed = 0;
+                for key in keys {
+                    if self.live(&key).is_some() {
+                        self.held.remove(&key);
+                        removed += 1;
+                    }
+                }
+                Outcome::Int(removed)
+            }
+            Op::DelIfEq { key, value } => {
+                if self.live(&key).is_some_and(|l| l.value == value) {
+                    self.held.remove(&key);
+                    Outcome::Int(1)
+                } else {
+                    Outcome::Int(0)
+                }
+            }
+            Op::Expire { key, expiry, when } => {
+                let Some(current) = self.live(&key).map(|l| l.expires_at) else {
+                    return Outcome::Int(0);
+                };
+                let end = match expiry {
+                    Expiry::After(ms) => Some(now.saturating_add(ms)),
+                    Expiry::At(t) => Some(t),
+                    Expiry::Never => None,
+                    Expiry::Keep => current,
+                };
+                // No lease counts as forever for GT and LT.
+                let forever = u64::MAX;
+                let applies = match when {
+                    ExpireWhen::Always => true,
+                    ExpireWhen::Nx => current.is_none(),
+                    ExpireWhen::Xx => current.is_some(),
+                    ExpireWhen::Gt => end.unwrap_or(forever) > current.unwrap_or(forever),
+                    ExpireWhen::Lt => end.unwrap_or(forever) < current.unwrap_or(forever),
+                };
+                if !applies {
+                    return Outcome::Int(0);
+                }
+                match self.held.get_mut(&key) {
+                    Some(lock) if end.is_none_or(|t| t > now) => lock.expires_at = end,
+                    _ => {
+                        self.held.remove(&key);
+                    }
+                }
+                Outcome::Int(1)
+            }
+            Op::Persist { key } => match self.held.get_mut(&key) {
+                Some(lock) if lock.live_at(now) && lock.expires_at.is_some() => {
+                    lock.expires_at = None;
+                    Outcome::Int(1)
+                }
+                _ => Outcome::Int(0),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acquire(key: &str, holder: &str, ms: u64) -> Op {
+        Op::Set {
+            key: key.into(),
+            value: holder.into(),
+            condition: Condition::Nx,
+            expiry: Expiry::After(ms),
+            get: false,
+        }
+    }
+
+    fn release(key: &str, holder: &str) -> Op {
+        Op::DelIfEq {
+            key: key.into(),
+            value: holder.into(),
+        }
+    }
+
+    #[test]
+    fn one_holder_at_a_time_and_tokens_only_grow() {
+        let mut t = Locks::default();
+        // (op, stamp, answer, holder's token after); entry i has index i + 1.
+        let steps = [
+            (acquire("lock:a", "x", 1000), 10_000, Outcome::Ok, Some(1)),
+            (acquire("lock:a", "y", 1000), 10_500, Outcome::Nil, Some(1)),
+            // A non-holder cannot release; the holder can.
+            (release("lock:a", "y"), 10_600, Outcome::Int(0), Some(1)),
+            (release("lock:a", "x"), 10_700, Outcome::Int(1), None),
+            (acquire("lock:a", "y", 1000), 10_800, Outcome::Ok, Some(5)),
+            // The lease ends at log time 11_800: an entry stamped then frees it.
+            (acquire("lock:a", "z", 1000), 11_799, Outcome::Nil, Some(5)),
+            (acquire("lock:a", "z", 1000), 11_800, Outcome::Ok, Some(7)),
+        ];
+        for (i, (op, stamp, answer, token)) in steps.into_iter().enumerate() {
+            assert_eq!(t.apply(op, i as u64 + 1, stamp), answer, "step {i}");
+            assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), token, "step {i}");
+        }
+        assert_eq!(t.pttl(b"lock:a", 0), 1000);
+    }
+
+    #[test]
+    fn time_is_the_largest_stamp_never_a_smaller_one() {
+        let mut t = Locks::default();
+        t.apply(acquire("lock:a", "x", 100), 1, 5_000);
+        // An entry stamped earlier (a leader whose clock is behind) does not
+        // move time back: the lease is measured from 5_000.
+        t.apply(acquire("lock:b", "x", 100), 2, 4_000);
+        assert_eq!(t.clock(), 5_000);
+        assert_eq!(t.pttl(b"lock:b", 0), 100);
+        assert_eq!(t.pttl(b"lock:a", 5_050), 50);
+        assert_eq!(t.pttl(b"lock:a", 5_100), -2);
+        assert_eq!(t.pttl(b"lock:missing", 0), -2);
+    }
+
+    #[test]
+    fn extension_by_the_holder_keeps_its_token() {
+        let mut t = Locks::default();
+        t.apply(acquire("lock:a", "x", 100), 3, 1_000);
+        let extend = |holder: &str| Op::Set {
+            key: b"lock:a".to_vec(),
+            value: holder.into(),
+            condition: Condition::IfEq(holder.into()),
+            expiry: Expiry::After(1_000),
+            get: false,
+        };
+        assert_eq!(t.apply(extend("y"), 4, 1_050), Outcome::Nil);
+        assert_eq!(t.apply(extend("x"), 5, 1_050), Outcome::Ok);
+        assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), Some(3));
+        assert_eq!(t.pttl(b"lock:a", 0), 1_000);
+        // IFEQ on a key nobody holds sets nothing.
+        let fresh = Op::Set {
+            key: b"lock:b".to_vec(),
+            value: b"x".to_vec(),
+            condition: Condition::IfEq(b"x".to_vec()),
+            expiry: Expiry::Never,
+            get: false,
+        };
+        assert_eq!(t.apply(fresh, 6, 1_060), Outcome::Nil);
+        assert!(t.get(b"lock:b", 0).is_none());
+        // A plain SET with another value is a new holder: a new token, and
+        // no lease unless one is given.
+        let take = Op::Set {
+            key: b"lock:a".to_vec(),
+            value: b"w".to_vec(),
+            condition: Condition::Always,
+            expiry: Expiry::Never,
+            get: true,
+        };
+        assert_eq!(
+            t.apply(take, 7, 1_070),
+            Outcome::Previous(Some(b"x".to_vec()))
+        );
+        assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), Some(7));
+        assert_eq!(t.pttl(b"lock:a", 0), -1);
+    }
+
+    #[test]
+    fn expire_follows_redis_options_and_a_past_end_deletes() {
+        let mut t = Locks::default();
+        t.apply(acquire("lock:a", "x", 1_000), 1, 0);
+        let expire = |ms, when| Op::Expire {
+            key: b"lock:a".to_vec(),
+            expiry: Expiry::After(ms),
+            when,
+        };
+        assert_eq!(
+            t.apply(expire(2_000, ExpireWhen::Nx), 2, 0),
+            Outcome::Int(0)
+        );
+        assert_eq!(t.apply(expire(500, ExpireWhen::Gt), 3, 0), Outcome::Int(0));
+        assert_eq!(
+            t.apply(expire(2_000, ExpireWhen::Gt), 4, 0),
+            Outcome::Int(1)
+        );
+        assert_eq!(t.pttl(b"lock:a", 0), 2_000);
+        assert_eq!(
+            t.apply(expire(3_000, ExpireWhen::Lt), 5, 0),
+            Outcome::Int(0)
+        );
+        assert_eq!(
+            t.apply(
+                Op::Persist {
+                    key: b"lock:a".to_vec()
+                },
+                6,
+                0
+            ),
+            Outcome::Int(1)
+        );
+        assert_eq!(t.pttl(b"lock:a", 0), -1);
+        // No lease counts as forever: LT applies, GT does not.
+        assert_eq!(
+            t.apply(expire(9_000, ExpireWhen::Gt), 7, 0),
+            Outcome::Int(0)
+        );
+        assert_eq!(
+            t.apply(expire(9_000, ExpireWhen::Lt), 8, 0),
+            Outcome::Int(1)
+        );
+        // An end already past deletes the lock, as Redis's PEXPIRE 0 does.
+        let past = Op::Expire {
+            key: b"lock:a".to_vec(),
+            expiry: Expiry::At(0),
+            when: ExpireWhen::Always,
+        };
+        assert_eq!(t.apply(past, 9, 100), Outcome::Int(1));
+        assert!(t.is_empty());
+        assert_eq!(
+            t.apply(expire(10, ExpireWhen::Always), 10, 100),
+            Outcome::Int(0)
+        );
+    }
+
+    #[test]
+    fn del_counts_live_locks_and_replay_gives_the_same_table() {
+        let ops = [
+            (acquire("lock:a", "x", 50), 0),
+            (acquire("lock:b", "x", 5_000), 10),
+            (
+                Op::Set {
+                    key: b"lock:c".to_vec(),
+                    value: b"x".to_vec(),
+                    condition: Condition::Nx,
+                    expiry: Expiry::Never,
+                    get: true,
+                },
+                20,
+            ),
+            (
+                Op::Del {
+                    keys: vec![b"lock:a".to_vec(), b"lock:b".to_vec(), b"lock:c".to_vec()],
+                },
+                100,
+            ),
+        ];
+        let run = || {
+            let mut t = Locks::default();
+            let outcomes: Vec<Outcome> = ops
+                .iter()
+                .enumerate()
+                .map(|(i, (op, stamp))| t.apply(op.clone(), i as u64 + 1, *stamp))
+                .collect();
+            (t, outcomes)
+        };
+        let (a, outcomes) = run();
+        // lock:a's lease ended at 50; SET NX GET on a free key answers nil.
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Ok,
+                Outcome::Ok,
+                Outcome::Previous(None),
+                Outcome::Int(2)
+            ]
+        );
+        assert!(a.is_empty());
+        assert_eq!(a, run().0);
+        // A table with locks survives a snapshot's JSON.
+        let mut t = Locks::default();
+        t.apply(acquire("lock:\u{0}bin", "x", 50), 7, 3);
+        let json = serde_json::to_vec(&t).expect("encode");
+        assert_eq!(serde_json::from_slice::<Locks>(&json).expect("decode"), t);
+    }
+}
