@@ -53,6 +53,15 @@ pub(crate) struct Group {
     seen: Mutex<HashMap<String, Instant>>,
     /// `cluster-secret`: what peers must prove, and what this node proves.
     pub(crate) secret: Option<Arc<str>>,
+    /// The lock table's time while this node leads (see [`Group::log_time`]).
+    lock_time: Mutex<Option<LockTime>>,
+}
+
+/// Where the log's time stood when this node took the lead in `term`.
+struct LockTime {
+    term: u64,
+    since: Instant,
+    base: u64,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -85,9 +94,47 @@ impl Group {
             .unwrap_or_else(|_| Err(format!("not done within {EXECUTE_LIMIT:?}")))
     }
 
+    /// The time, in ms, the leader stamps on a lock entry: the largest
+    /// stamp applied when it took the lead (after applying all the log
+    /// committed before, so no earlier stamp is missed), plus the time its
+    /// own monotonic clock has measured since. Wall clocks never enter: a
+    /// new leader whose clock runs ahead cannot end a lease early, and the
+    /// time between the last entry of one leader and the first of the next
+    /// does not count, so a lease can only run longer, never shorter, than
+    /// its holder was told (assuming clocks that run at the same rate to
+    /// within the leases' margins).
+    async fn log_time(&self) -> Result<u64, String> {
+        let term = self.raft.metrics().borrow().current_term;
+        let fresh = self
+            .lock_time
+            .lock()
+            .as_ref()
+            .is_none_or(|t| t.term != term);
+        if fresh {
+            self.raft.ensure_linearizable().await.map_err(text)?;
+            let base = self.state.with_locks(|l| l.clock());
+            *self.lock_time.lock() = Some(LockTime {
+                term,
+                since: Instant::now(),
+                base,
+            });
+        }
+        let time = self.lock_time.lock();
+        let time = time.as_ref().ok_or("no lock time")?;
+        Ok(time.base + time.since.elapsed().as_millis() as u64)
+    }
+
     async fn carry_out(&self, p: Proposal) -> Result<Response, String> {
         match p {
             Proposal::Map(change) => self.write(change).await,
+            Proposal::Lock(op) => {
+                let stamp = self.log_time().await?;
+                self.raft
+                    .client_write(Request::Lock { op, stamp })
+                    .await
+                    .map(|r| r.data)
+                    .map_err(text)
+            }
             Proposal::Admit(node) => {
                 let id = raft_id(&node.id).ok_or_else(|| format!("bad node id {}", node.id))?;
                 let bus = BasicNode {
@@ -293,6 +340,7 @@ impl MetaNode {
             voters: AtomicUsize::new(DEFAULT_VOTERS),
             seen: Mutex::default(),
             secret,
+            lock_time: Mutex::new(None),
         });
         let bus = tokio::spawn(serve(bus, group.clone()));
         Ok(MetaNode {
@@ -331,7 +379,9 @@ impl MetaNode {
     /// Makes `p` happen through the leader, wherever it is: carried out
     /// here when this node leads, else forwarded over the bus; retried
     /// while there is no leader or it changes, for up to 15 s. Every
-    /// proposal is idempotent, so a retry after a lost answer is safe.
+    /// proposal but [`Proposal::Lock`] is idempotent, so a retry after a
+    /// lost answer is safe; a lock retry is safe too, but may answer as if
+    /// the lock were someone else's when the lost attempt had taken it.
     pub async fn propose(&self, p: Proposal) -> Result<Response, Error> {
         let start = Instant::now();
         loop {
@@ -360,6 +410,15 @@ impl MetaNode {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+
+    /// Applies `op` to the lock table through the leader (see
+    /// [`MetaNode::propose`]) and returns its answer.
+    pub async fn lock(&self, op: crate::locks::Op) -> Result<crate::locks::Outcome, Error> {
+        self.propose(Proposal::Lock(op))
+            .await?
+            .lock
+            .ok_or_else(|| Error::Raft("a lock entry answered no lock outcome".into()))
     }
 
     /// Waits (at most `limit`) until this node has applied the log as far
@@ -611,8 +670,7 @@ mod tests {
     async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
         let limit = Duration::from_secs(10);
         let (root, mut nodes, voters) = group("restart-all").await;
-        let leader = nodes[0].leader().expect("leader");
-        let at = nodes.iter().position(|n| n.id == leader).expect("member");
+        let (_, at) = leading(&nodes);
         for i in 1..=3 {
             nodes[at]
                 .write(Request::Map(Change::Join(member(i))))
@@ -796,14 +854,7 @@ mod tests {
         assert!(nodes.iter().all(|n| n.map() == map));
 
         // The leader goes: the other two elect one and keep writing.
-        let old = nodes.remove(at);
-        old.shutdown().await;
-        assert!(
-            eventually(limit, || nodes
-                .iter()
-                .all(|n| n.leader().is_some_and(|l| l != leader)))
-            .await
-        );
+        depose(&mut nodes, at, limit).await;
         let leader = nodes[0].leader().expect("leader");
         let at = nodes
             .iter()
@@ -823,6 +874,93 @@ mod tests {
         );
         assert!(eventually(limit, || nodes.iter().all(|n| n.map().epoch == 4)).await);
         assert_eq!(nodes[0].map().slots_of(&member(2).id), 0);
+        for n in nodes {
+            n.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Shuts down the leader, `nodes[at]`, and waits until the others
+    /// follow a new one.
+    async fn depose(nodes: &mut Vec<MetaNode>, at: usize, limit: Duration) {
+        let old = nodes.remove(at);
+        let leader = old.id;
+        old.shutdown().await;
+        assert!(
+            eventually(limit, || nodes
+                .iter()
+                .all(|n| n.leader().is_some_and(|l| l != leader)))
+            .await
+        );
+    }
+
+    /// The leader's id and its place in `nodes`.
+    fn leading(nodes: &[MetaNode]) -> (NodeId, usize) {
+        let leader = nodes[0].leader().expect("leader");
+        let at = nodes.iter().position(|n| n.id == leader).expect("member");
+        (leader, at)
+    }
+
+    /// Tries to take `key` for `holder` with a lease of `ms` (SET NX PX).
+    async fn take(n: &MetaNode, key: &str, holder: &str, ms: u64) -> crate::locks::Outcome {
+        use crate::locks::{Condition, Expiry, Op};
+        let op = Op::Set {
+            key: key.into(),
+            value: holder.into(),
+            condition: Condition::Nx,
+            expiry: Expiry::After(ms),
+            get: false,
+        };
+        n.lock(op).await.expect("lock")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn locks_go_through_the_leader_and_outlive_it() {
+        use crate::locks::Outcome;
+        let limit = Duration::from_secs(10);
+        let (root, mut nodes, _) = group("locks").await;
+        let (_, at) = leading(&nodes);
+        let follower = (at + 1) % 3;
+        // Proposed on a follower: forwarded to the leader and stamped there.
+        assert_eq!(
+            take(&nodes[follower], "lock:a", "x", 60_000).await,
+            Outcome::Ok
+        );
+        assert_eq!(take(&nodes[at], "lock:a", "y", 60_000).await, Outcome::Nil);
+        assert_eq!(take(&nodes[at], "lock:short", "x", 300).await, Outcome::Ok);
+        let token =
+            |n: &MetaNode, key: &[u8]| n.state.with_locks(|l| l.get(key, 0).map(|l| l.token));
+        let first = token(&nodes[at], b"lock:a").expect("held");
+        let short = token(&nodes[at], b"lock:short").expect("held");
+        assert!(first < short);
+        assert!(
+            eventually(limit, || nodes
+                .iter()
+                .all(|n| token(n, b"lock:a") == Some(first)))
+            .await
+        );
+
+        // The leader goes; the lock stays held on the new one, and the short
+        // lease ends by the new leader's time, not before.
+        depose(&mut nodes, at, limit).await;
+        assert_eq!(take(&nodes[0], "lock:a", "y", 1_000).await, Outcome::Nil);
+        let mut taken = false;
+        for _ in 0..50 {
+            if take(&nodes[1], "lock:short", "y", 1_000).await == Outcome::Ok {
+                taken = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(taken, "the 300 ms lease never ended");
+        // A new grant: a larger token, on every survivor.
+        assert!(
+            eventually(limit, || nodes
+                .iter()
+                .all(|n| token(n, b"lock:short").is_some_and(|t| t > short)))
+            .await
+        );
+        assert!(nodes.iter().all(|n| token(n, b"lock:a") == Some(first)));
         for n in nodes {
             n.shutdown().await;
         }

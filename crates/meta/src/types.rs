@@ -44,6 +44,11 @@ pub enum Proposal {
     Remove { id: String },
     /// A change to the map alone ([`Change::Fail`], [`Change::Recover`]).
     Map(Change),
+    /// A change to the lock table; the leader stamps it with the log's
+    /// time. Not idempotent: a retry after a lost answer may answer as if
+    /// someone else held the lock (the caller's own grant), never grant
+    /// it twice.
+    Lock(locks::Op),
 }
 
 /// The Raft node id of cluster node `id` (40 hex digits): its first 16
