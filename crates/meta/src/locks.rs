@@ -90,14 +90,25 @@ pub enum Op {
     },
 }
 
+/// A read of the table, served by the leader at the log's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Read {
+    Get(Vec<u8>),
+    /// How many of the keys are held.
+    Exists(Vec<Vec<u8>>),
+    Pttl(Vec<u8>),
+    /// The holder's fencing token, nil when not held.
+    Token(Vec<u8>),
+}
+
 /// What applying an [`Op`] answers, in Redis's reply shapes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     Ok,
     Nil,
     Int(i64),
-    /// SET ... GET: the value before (None if there was none).
-    Previous(Option<Vec<u8>>),
+    /// A value or nil: SET ... GET's previous value, GET's.
+    Bulk(Option<Vec<u8>>),
 }
 
 /// The table and its time.
@@ -178,6 +189,21 @@ impl Locks {
         }
     }
 
+    /// Answers `read` at log time `now`.
+    pub fn read(&self, read: &Read, now: u64) -> Outcome {
+        match read {
+            Read::Get(key) => Outcome::Bulk(self.get(key, now).map(|l| l.value.clone())),
+            Read::Exists(keys) => {
+                Outcome::Int(keys.iter().filter(|k| self.get(k, now).is_some()).count() as i64)
+            }
+            Read::Pttl(key) => Outcome::Int(self.pttl(key, now)),
+            Read::Token(key) => match self.get(key, now) {
+                Some(lock) => Outcome::Int(i64::try_from(lock.token).unwrap_or(i64::MAX)),
+                None => Outcome::Nil,
+            },
+        }
+    }
+
     /// The live lock on `key` for a change, dropping it if its lease ended.
     fn live(&mut self, key: &[u8]) -> Option<&Lock> {
         let now = self.clock;
@@ -208,7 +234,7 @@ impl Locks {
                 };
                 let previous = current.as_ref().map(|l| l.value.clone());
                 let answer = |done: bool| match (get, done) {
-                    (true, _) => Outcome::Previous(previous.clone()),
+                    (true, _) => Outcome::Bulk(previous.clone()),
                     (false, true) => Outcome::Ok,
                     (false, false) => Outcome::Nil,
                 };
@@ -353,6 +379,31 @@ mod tests {
         assert_eq!(t.pttl(b"lock:a", 5_050), 50);
         assert_eq!(t.pttl(b"lock:a", 5_100), -2);
         assert_eq!(t.pttl(b"lock:missing", 0), -2);
+        let reads = [
+            (
+                Read::Get(b"lock:a".to_vec()),
+                Outcome::Bulk(Some(b"x".to_vec())),
+            ),
+            (Read::Get(b"lock:none".to_vec()), Outcome::Bulk(None)),
+            (
+                Read::Exists(vec![
+                    b"lock:a".to_vec(),
+                    b"lock:b".to_vec(),
+                    b"lock:a".to_vec(),
+                ]),
+                Outcome::Int(3),
+            ),
+            (Read::Pttl(b"lock:a".to_vec()), Outcome::Int(40)),
+            (Read::Token(b"lock:b".to_vec()), Outcome::Int(2)),
+            (Read::Token(b"lock:none".to_vec()), Outcome::Nil),
+        ];
+        for (read, answer) in reads {
+            assert_eq!(t.read(&read, 5_060), answer, "{read:?}");
+        }
+        assert_eq!(
+            t.read(&Read::Exists(vec![b"lock:a".to_vec()]), 5_100),
+            Outcome::Int(0)
+        );
     }
 
     #[test]
@@ -389,10 +440,7 @@ mod tests {
             expiry: Expiry::Never,
             get: true,
         };
-        assert_eq!(
-            t.apply(take, 7, 1_070),
-            Outcome::Previous(Some(b"x".to_vec()))
-        );
+        assert_eq!(t.apply(take, 7, 1_070), Outcome::Bulk(Some(b"x".to_vec())));
         assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), Some(7));
         assert_eq!(t.pttl(b"lock:a", 0), -1);
     }
@@ -492,7 +540,7 @@ mod tests {
             vec![
                 Outcome::Ok,
                 Outcome::Ok,
-                Outcome::Previous(None),
+                Outcome::Bulk(None),
                 Outcome::Int(2)
             ]
         );

@@ -127,6 +127,15 @@ impl Group {
     async fn carry_out(&self, p: Proposal) -> Result<Response, String> {
         match p {
             Proposal::Map(change) => self.write(change).await,
+            Proposal::LockRead(read) => {
+                self.raft.ensure_linearizable().await.map_err(text)?;
+                let now = self.log_time().await?;
+                Ok(Response {
+                    epoch: self.state.map().epoch,
+                    changed: false,
+                    lock: Some(self.state.with_locks(|l| l.read(&read, now))),
+                })
+            }
             Proposal::Lock(op) => {
                 let stamp = self.log_time().await?;
                 self.raft
@@ -419,6 +428,17 @@ impl MetaNode {
             .await?
             .lock
             .ok_or_else(|| Error::Raft("a lock entry answered no lock outcome".into()))
+    }
+
+    /// Reads the lock table linearizably, through the leader.
+    pub async fn lock_read(
+        &self,
+        read: crate::locks::Read,
+    ) -> Result<crate::locks::Outcome, Error> {
+        self.propose(Proposal::LockRead(read))
+            .await?
+            .lock
+            .ok_or_else(|| Error::Raft("a lock read answered no outcome".into()))
     }
 
     /// Waits (at most `limit`) until this node has applied the log as far
@@ -933,6 +953,21 @@ mod tests {
         let first = token(&nodes[at], b"lock:a").expect("held");
         let short = token(&nodes[at], b"lock:short").expect("held");
         assert!(first < short);
+        // A read through a follower is the leader's: it sees the grant at
+        // once, whatever the follower has applied.
+        use crate::locks::Read;
+        let read = |n: usize, r: Read| {
+            let node = &nodes[n];
+            async move { node.lock_read(r).await.expect("read") }
+        };
+        assert_eq!(
+            read(follower, Read::Get(b"lock:a".to_vec())).await,
+            Outcome::Bulk(Some(b"x".to_vec()))
+        );
+        assert_eq!(
+            read(follower, Read::Token(b"lock:short".to_vec())).await,
+            Outcome::Int(short as i64)
+        );
         assert!(
             eventually(limit, || nodes
                 .iter()
@@ -961,6 +996,13 @@ mod tests {
             .await
         );
         assert!(nodes.iter().all(|n| token(n, b"lock:a") == Some(first)));
+        assert_eq!(
+            nodes[1]
+                .lock_read(Read::Token(b"lock:a".to_vec()))
+                .await
+                .expect("read"),
+            Outcome::Int(first as i64)
+        );
         for n in nodes {
             n.shutdown().await;
         }

@@ -49,6 +49,10 @@ pub enum Proposal {
     /// someone else held the lock (the caller's own grant), never grant
     /// it twice.
     Lock(locks::Op),
+    /// A read of the lock table: the leader confirms it still leads and
+    /// has applied everything committed (a read index), then answers from
+    /// its table at the log's time. Writes nothing to the log.
+    LockRead(locks::Read),
 }
 
 /// The Raft node id of cluster node `id` (40 hex digits): its first 16
