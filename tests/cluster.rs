@@ -386,6 +386,45 @@ fn five_nodes_keep_three_voters_as_voters_die() {
     });
 }
 
+/// A lock taken through one node is held for every node's clients; the
+/// leader's loss forgets neither it nor its token; a release through
+/// another node frees it for the next holder, whose token is larger.
+#[test]
+fn locks_are_exclusive_across_nodes_and_outlive_the_leader() {
+    let mut nodes = cluster(2, &[]);
+    let set = |n: &Shoal, holder: &str| -> Option<String> {
+        query(n, &["SET", "lock:job", holder, "NX", "PX", "60000"]).expect("SET lock")
+    };
+    let token =
+        |n: &Shoal| -> Option<i64> { query(n, &["LOCK.TOKEN", "lock:job"]).expect("token") };
+    assert_eq!(set(&nodes[0], "a").as_deref(), Some("OK"));
+    assert_eq!(set(&nodes[1], "b"), None);
+    assert_eq!(set(&nodes[2], "c"), None);
+    let first = token(&nodes[1]).expect("held");
+    assert!(nodes.iter().all(|n| token(n) == Some(first)));
+    let get: Option<String> = query(&nodes[2], &["GET", "lock:job"]).expect("GET lock");
+    assert_eq!(get.as_deref(), Some("a"));
+
+    // The Raft leader goes: the lock and its token stay.
+    let leader = leader_of(&nodes[0]).expect("a leader");
+    let at = nodes
+        .iter()
+        .position(|n| id_of(n) == leader)
+        .expect("leader is a node");
+    drop(nodes.remove(at));
+    wait_until(LIMIT, || {
+        nodes
+            .iter()
+            .all(|n| leader_of(n).is_some_and(|l| l != leader))
+    });
+    assert_eq!(set(&nodes[0], "d"), None);
+    assert!(nodes.iter().all(|n| token(n) == Some(first)));
+    let released: i64 = query(&nodes[1], &["DELIFEQ", "lock:job", "a"]).expect("DELIFEQ");
+    assert_eq!(released, 1);
+    assert_eq!(set(&nodes[0], "d").as_deref(), Some("OK"));
+    assert!(token(&nodes[1]).is_some_and(|t| t > first));
+}
+
 #[test]
 fn only_nodes_with_the_cluster_secret_join() {
     let first = Shoal::start(&["--cluster-secret", "s3cret"]);

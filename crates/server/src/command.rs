@@ -263,6 +263,7 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
         .chain(crate::cmd::string::COMMANDS)
         .chain(crate::cmd::bitmap::COMMANDS)
         .chain(crate::cmd::keys::COMMANDS)
+        .chain(crate::cmd::lock::COMMANDS)
         .chain(crate::cmd::hash::COMMANDS)
         .chain(crate::cmd::list::COMMANDS)
         .chain(crate::cmd::blocking::COMMANDS)

@@ -73,6 +73,8 @@ pub struct Config {
     /// What members prove to each other on the cluster bus and when
     /// joining; empty = none (shoal's own).
     pub cluster_secret: String,
+    /// `lock-prefix`: key prefixes of the lock namespace, space-separated.
+    pub lock_prefix: String,
 }
 
 impl Default for Config {
@@ -129,6 +131,7 @@ impl Default for Config {
             cluster_redirect: "proxy".into(),
             cluster_weight: 1,
             cluster_secret: String::new(),
+            lock_prefix: "lock:".into(),
         }
     }
 }
@@ -508,6 +511,15 @@ pub static PARAMS: &[Param] = &[
         |c| c.cluster_redirect.clone(),
         |c, v| {
             c.cluster_redirect = one_of(v, &["proxy", "moved"])?;
+            Ok(())
+        },
+    ),
+    param(
+        "lock-prefix",
+        true,
+        |c| c.lock_prefix.clone(),
+        |c, v| {
+            c.lock_prefix = v.split_whitespace().collect::<Vec<_>>().join(" ");
             Ok(())
         },
     ),

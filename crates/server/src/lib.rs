@@ -29,6 +29,7 @@ pub mod evict;
 pub mod fanout;
 pub mod info;
 pub mod link;
+pub mod lock;
 pub mod metrics;
 pub mod mux;
 pub mod node;

@@ -65,6 +65,8 @@ pub struct HotConfig {
     pub zset_max_listpack_value: AtomicU64,
     /// `cluster-redirect moved`: answer -MOVED instead of forwarding.
     pub cluster_moved: AtomicBool,
+    /// `lock-prefix`: the lock namespace's key prefixes.
+    pub lock_prefixes: parking_lot::RwLock<Vec<Vec<u8>>>,
 }
 
 impl HotConfig {
@@ -99,6 +101,11 @@ impl HotConfig {
             .store(c.zset_max_listpack_value, Ordering::Relaxed);
         self.cluster_moved
             .store(c.cluster_redirect == "moved", Ordering::Relaxed);
+        *self.lock_prefixes.write() = c
+            .lock_prefix
+            .split_whitespace()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
     }
 
     pub fn policy(&self) -> Policy {

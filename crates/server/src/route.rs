@@ -41,6 +41,8 @@ pub enum Deferred {
     /// Leave this node's cluster of one to join the one of the node at
     /// this client address (`CLUSTER MEET`); `+OK` once admitted.
     Meet(String),
+    /// A command on lock keys, for the metadata group ([`crate::lock`]).
+    Lock(crate::lock::Call),
 }
 
 /// Multi-key commands that are split per owner rather than refused.
@@ -64,7 +66,17 @@ pub fn route(
     let Some(cluster) = node.cluster.get() else {
         return Ok(None);
     };
-    if cluster.is_alone() || (command.first_key <= 0 && command.movable_keys.is_none()) {
+    if command.first_key <= 0 && command.movable_keys.is_none() {
+        return Ok(None);
+    }
+    // Lock keys live in the metadata group, whatever the slot. A link
+    // from another node only ever carries cache keys.
+    if !state.proxylink {
+        if let Some(call) = crate::lock::intercept(node, state, command, argv)? {
+            return Ok(Some(Deferred::Lock(call)));
+        }
+    }
+    if cluster.is_alone() {
         return Ok(None);
     }
     let moved = node.hot.cluster_moved.load(Ordering::Relaxed);
@@ -368,6 +380,12 @@ pub async fn finish(
                 Ok(()) => out.ok(),
                 Err(e) => reply_error(node, out, &CmdError::other(format!("ERR {e}"))),
             }
+        }
+        Deferred::Lock(call) => {
+            if let Err(e) = crate::lock::run(node, call, out).await {
+                reply_error(node, out, &e);
+            }
+            state.commands_run += 1;
         }
         Deferred::Propose(p) => {
             let done = match node.cluster.get() {

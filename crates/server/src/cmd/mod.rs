@@ -12,6 +12,7 @@ pub mod hll;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod lock;
 pub mod pubsub;
 pub mod server;
 pub mod set;
