@@ -668,6 +668,11 @@ mod tests {
         (node, BasicNode { addr })
     }
 
+    /// Held by each test that binds bus ports: one at a time, so a bus
+    /// port a test frees to bind again is not taken meanwhile by another
+    /// test's node or connection.
+    static ONE_GROUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     /// Three nodes under a fresh `name` directory, bootstrapped, each
     /// knowing the leader.
     async fn group(name: &str) -> (PathBuf, Vec<MetaNode>, BTreeMap<NodeId, BasicNode>) {
@@ -688,6 +693,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
+        let _one = ONE_GROUP.lock().await;
         let limit = Duration::from_secs(10);
         let (root, mut nodes, voters) = group("restart-all").await;
         let (_, at) = leading(&nodes);
@@ -708,7 +714,15 @@ mod tests {
         }
         // Every node again, from its directory, on its old bus address.
         for (id, addr) in &voters {
-            let bus = TcpListener::bind(&addr.addr).await.expect("rebind");
+            // The port was just freed; a connection in TIME_WAIT may hold it
+            // for a moment.
+            let mut bus = TcpListener::bind(&addr.addr).await;
+            let start = Instant::now();
+            while bus.is_err() && start.elapsed() < limit {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                bus = TcpListener::bind(&addr.addr).await;
+            }
+            let bus = bus.expect("rebind");
             let n = MetaNode::start(*id, &root.join(id.to_string()), bus, default_config())
                 .await
                 .expect("restart");
@@ -749,6 +763,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_one_node_group_writes_and_shrugs_off_garbage_on_its_bus() {
+        let _one = ONE_GROUP.lock().await;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let root: PathBuf =
             std::env::temp_dir().join(format!("shoal-meta-one-{}", std::process::id()));
@@ -794,6 +809,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_a_cluster_secret_the_bus_answers_only_peers_that_prove_it() {
+        let _one = ONE_GROUP.lock().await;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let root: PathBuf =
             std::env::temp_dir().join(format!("shoal-meta-secret-{}", std::process::id()));
@@ -837,6 +853,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn three_nodes_agree_on_the_map_and_survive_losing_the_leader() {
+        let _one = ONE_GROUP.lock().await;
         let limit = Duration::from_secs(10);
         let (root, mut nodes, _) = group("group").await;
         let leader = nodes[0].leader().expect("leader");
@@ -936,6 +953,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn locks_go_through_the_leader_and_outlive_it() {
+        let _one = ONE_GROUP.lock().await;
         use crate::locks::Outcome;
         let limit = Duration::from_secs(10);
         let (root, mut nodes, _) = group("locks").await;
