@@ -44,6 +44,8 @@ fn lock_commands_answer_as_redis_does() {
             "MGET lock:a plain",
             "-ERR keys of the lock namespace (keys starting with 'lock:') cannot be mixed with other keys in one command\r\n",
         ),
+        // A shard channel is not a lock.
+        ("SPUBLISH lock:news hello", ":0\r\n"),
         // Cache keys: untouched by the namespace, and locks are not in the keyspace.
         ("SET plain v", "+OK\r\n"),
         ("DBSIZE", ":1\r\n"),

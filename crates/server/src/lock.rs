@@ -36,6 +36,10 @@ pub fn intercept(
     command: &Command,
     argv: &[Bytes],
 ) -> Result<Option<Call>, CmdError> {
+    // Shard channels (SPUBLISH, SSUBSCRIBE) are keys to the router, not locks.
+    if command.has_flag("pubsub") {
+        return Ok(None);
+    }
     let prefixes = node.hot.lock_prefixes.read();
     if prefixes.is_empty() {
         return Ok(None);
