@@ -13,6 +13,7 @@ fn lock_commands_answer_as_redis_does() {
     let node = Shoal::start(&[]);
     let mut r = node.raw();
     let hset = format!("-ERR 'hset' {NOT_TAKEN}\r\n");
+    let big = format!("SET lock:a {} NX", "v".repeat(4097));
     let steps: &[(&str, &str)] = &[
         ("SET lock:a me NX PX 60000", "+OK\r\n"),
         ("SET lock:a you NX PX 60000", "$-1\r\n"),
@@ -39,6 +40,7 @@ fn lock_commands_answer_as_redis_does() {
         ("SET lock:a me PXAT 1", "-ERR a lock's lease takes EX or PX (a duration), not EXAT or PXAT\r\n"),
         ("SET lock:a me EX 0", "-ERR invalid expire time in 'set' command\r\n"),
         ("SET lock:a me NX XX", "-ERR syntax error\r\n"),
+        (&big, "-ERR a lock's key and value take at most 4096 bytes each\r\n"),
         ("HSET lock:h f v", &hset),
         (
             "MGET lock:a plain",

@@ -109,16 +109,45 @@ pub enum Outcome {
     Int(i64),
     /// A value or nil: SET ... GET's previous value, GET's.
     Bulk(Option<Vec<u8>>),
+    /// Refused, with Redis's error text.
+    Error(String),
 }
 
+/// Most locks the table holds: a SET of a new key beyond it is refused, so
+/// no client can grow the replicated state without bound.
+pub const MAX_LOCKS: usize = 1 << 20;
+/// Longest key or value of a lock, in bytes.
+pub const MAX_BYTES: usize = 4096;
+/// Entries every applied change looks at for ended leases.
+const SWEEP: usize = 8;
+/// Entries a SET looks at before refusing a full table.
+const SWEEP_WHEN_FULL: usize = 1024;
+
 /// The table and its time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Locks {
     /// Written as a list of (key, lock) pairs: JSON map keys must be text.
     #[serde(with = "pairs")]
     held: BTreeMap<Vec<u8>, Lock>,
     /// The largest stamp applied: the table's "now", in ms.
     clock: u64,
+    /// Where the sweep for ended leases goes on from (part of the state,
+    /// so every member sweeps the same entries and agrees on fullness).
+    #[serde(default)]
+    sweep_from: Vec<u8>,
+    /// [`MAX_LOCKS`], but for tests.
+    #[serde(skip, default = "max_locks")]
+    limit: usize,
+}
+
+fn max_locks() -> usize {
+    MAX_LOCKS
+}
+
+impl Default for Locks {
+    fn default() -> Locks {
+        Locks::with_limit(MAX_LOCKS)
+    }
 }
 
 /// (De)serializes the table as a list of pairs.
@@ -152,6 +181,43 @@ impl Lock {
 }
 
 impl Locks {
+    /// An empty table holding at most `limit` locks.
+    pub fn with_limit(limit: usize) -> Locks {
+        Locks {
+            held: BTreeMap::new(),
+            clock: 0,
+            sweep_from: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Drops locks whose lease has ended among the next `budget` entries
+    /// after the sweep's place, wrapping round at the end.
+    fn sweep(&mut self, budget: usize) {
+        let now = self.clock;
+        let mut ended = Vec::new();
+        let mut last = None;
+        let mut seen = 0;
+        for (key, lock) in self.held.range(self.sweep_from.clone()..).take(budget) {
+            seen += 1;
+            if !lock.live_at(now) {
+                ended.push(key.clone());
+            }
+            last = Some(key.clone());
+        }
+        for key in ended {
+            self.held.remove(&key);
+        }
+        self.sweep_from = match last {
+            // Just past the last key looked at.
+            Some(mut key) if seen == budget => {
+                key.push(0);
+                key
+            }
+            _ => Vec::new(),
+        };
+    }
+
     /// The table's time: the largest stamp applied so far.
     pub fn clock(&self) -> u64 {
         self.clock
@@ -217,6 +283,7 @@ impl Locks {
     pub fn apply(&mut self, op: Op, index: u64, stamp: u64) -> Outcome {
         self.clock = self.clock.max(stamp);
         let now = self.clock;
+        self.sweep(SWEEP);
         match op {
             Op::Set {
                 key,
@@ -240,6 +307,20 @@ impl Locks {
                 };
                 if !applies {
                     return answer(false);
+                }
+                if key.len() > MAX_BYTES || value.len() > MAX_BYTES {
+                    return Outcome::Error(format!(
+                        "ERR a lock's key and value take at most {MAX_BYTES} bytes each"
+                    ));
+                }
+                if current.is_none() && self.held.len() >= self.limit {
+                    self.sweep(SWEEP_WHEN_FULL);
+                    if self.held.len() >= self.limit {
+                        return Outcome::Error(format!(
+                            "ERR the lock namespace is full ({} locks held)",
+                            self.held.len()
+                        ));
+                    }
                 }
                 let expires_at = match expiry {
                     Expiry::Never => None,
@@ -365,6 +446,51 @@ mod tests {
             assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), token, "step {i}");
         }
         assert_eq!(t.pttl(b"lock:a", 0), 1000);
+    }
+
+    #[test]
+    fn ended_leases_are_swept_and_a_full_table_refuses_new_keys() {
+        let mut t = Locks::with_limit(3);
+        for (i, key) in ["lock:a", "lock:b", "lock:c"].into_iter().enumerate() {
+            assert_eq!(
+                t.apply(acquire(key, "x", 100), i as u64 + 1, 0),
+                Outcome::Ok
+            );
+        }
+        let full = Outcome::Error("ERR the lock namespace is full (3 locks held)".into());
+        assert_eq!(t.apply(acquire("lock:d", "x", 100), 4, 50), full);
+        // The holder of a held key may still extend it.
+        let extend = Op::Set {
+            key: b"lock:a".to_vec(),
+            value: b"x".to_vec(),
+            condition: Condition::IfEq(b"x".to_vec()),
+            expiry: Expiry::After(1_000),
+            get: false,
+        };
+        assert_eq!(t.apply(extend, 5, 60), Outcome::Ok);
+        // Once b's and c's leases end, a new key sweeps them out and fits.
+        assert_eq!(t.apply(acquire("lock:d", "x", 100), 6, 100), Outcome::Ok);
+        assert_eq!(t.len(), 2);
+        let big = Op::Set {
+            key: b"lock:big".to_vec(),
+            value: vec![b'v'; MAX_BYTES + 1],
+            condition: Condition::Nx,
+            expiry: Expiry::Never,
+            get: false,
+        };
+        assert_eq!(
+            t.apply(big, 7, 100),
+            Outcome::Error("ERR a lock's key and value take at most 4096 bytes each".into())
+        );
+        // Ended leases go without anyone touching them, a few per entry.
+        let mut t = Locks::default();
+        for i in 0..100u64 {
+            t.apply(acquire(&format!("lock:{i:03}"), "x", 10), i + 1, 0);
+        }
+        for i in 0..20u64 {
+            t.apply(Op::Del { keys: vec![] }, 101 + i, 1_000);
+        }
+        assert!(t.is_empty(), "{} left", t.len());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! error that names the namespace.
 
 use bytes::Bytes;
-use shoal_meta::locks::{Condition, ExpireWhen, Expiry, Op, Outcome, Read};
+use shoal_meta::locks::{Condition, ExpireWhen, Expiry, Op, Outcome, Read, MAX_BYTES};
 use shoal_proto::Reply;
 
 use crate::cmd::{arg_int, eq};
@@ -23,6 +23,9 @@ pub enum Call {
     /// TTL: PTTL's answer in seconds.
     Ttl(Vec<u8>),
 }
+
+/// Most keys one lock command (DEL, EXISTS) names.
+const MAX_KEYS_PER_COMMAND: usize = 1024;
 
 /// What the lock namespace takes, for the error on anything else.
 const TAKEN: &str = "SET, GET, EXISTS, PTTL, TTL, PEXPIRE, EXPIRE, PERSIST, DEL, UNLINK, DELEX, DELIFEQ and LOCK.TOKEN";
@@ -79,6 +82,18 @@ pub fn intercept(
         return Err(CmdError::other(format!(
             "ERR commands on {} cannot run inside MULTI",
             namespace()
+        )));
+    }
+    // Bounded before anything goes to the log (the table refuses the same).
+    if keys.len() > MAX_KEYS_PER_COMMAND {
+        return Err(CmdError::other(format!(
+            "ERR a command on {} takes at most {MAX_KEYS_PER_COMMAND} keys",
+            namespace()
+        )));
+    }
+    if argv[1..].iter().any(|a| a.len() > MAX_BYTES) {
+        return Err(CmdError::other(format!(
+            "ERR a lock's key and value take at most {MAX_BYTES} bytes each"
         )));
     }
     plan(command.name, argv).map(Some).map_err(|e| match e {
@@ -260,6 +275,7 @@ pub async fn run(node: &Node, call: Call, out: &mut Reply) -> Result<(), CmdErro
         },
     };
     match outcome {
+        Outcome::Error(e) => return Err(CmdError::other(e)),
         Outcome::Ok => out.ok(),
         Outcome::Nil | Outcome::Bulk(None) => out.null(),
         Outcome::Int(n) => out.int(n),
