@@ -344,6 +344,20 @@ fn eviction_settings_take_redis_values_and_errors() {
         "+OK\r\n"
     );
     assert_eq!(r.call("OBJECT FREQ r"), ":42\r\n");
+    // As redis-server 7.0: under an LFU policy RESTORE ignores IDLETIME (the
+    // counter starts at 5); under LRU it ignores FREQ (idle 0).
+    assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lfu"), "+OK\r\n");
+    assert_eq!(
+        r.cmd(&[b"RESTORE", b"i", b"0", dump, b"IDLETIME", b"100"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call("OBJECT FREQ i"), ":5\r\n");
+    assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
+    assert_eq!(
+        r.cmd(&[b"RESTORE", b"f", b"0", dump, b"FREQ", b"42"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call("OBJECT IDLETIME f"), ":0\r\n");
 }
 
 /// allkeys-tinylfu's sketch (at least 4096 counters × 4 rows of 4 bits = 8 kB)

@@ -673,9 +673,10 @@ mod tests {
     /// test's node or connection.
     static ONE_GROUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-    /// Three nodes under a fresh `name` directory, bootstrapped, each
-    /// knowing the leader.
-    async fn group(name: &str) -> (PathBuf, Vec<MetaNode>, BTreeMap<NodeId, BasicNode>) {
+    /// The bus-port lock ([`ONE_GROUP`]), then three nodes under a fresh
+    /// `name` directory, bootstrapped, each knowing the leader.
+    async fn group(name: &str) -> Group3 {
+        let one = ONE_GROUP.lock().await;
         let root = std::env::temp_dir().join(format!("shoal-meta-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let mut nodes = Vec::new();
@@ -688,15 +689,21 @@ mod tests {
         nodes[0].bootstrap(voters.clone()).await.expect("bootstrap");
         let limit = Duration::from_secs(10);
         assert!(eventually(limit, || nodes.iter().all(|n| n.leader().is_some())).await);
-        (root, nodes, voters)
+        (one, root, nodes, voters)
     }
+
+    type Group3 = (
+        tokio::sync::MutexGuard<'static, ()>,
+        PathBuf,
+        Vec<MetaNode>,
+        BTreeMap<NodeId, BasicNode>,
+    );
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_whole_group_restarted_from_disk_has_its_map_and_members_back() {
-        let _one = ONE_GROUP.lock().await;
         let limit = Duration::from_secs(10);
-        let (root, mut nodes, voters) = group("restart-all").await;
-        let (_, at) = leading(&nodes);
+        let (_one, root, mut nodes, voters) = group("restart-all").await;
+        let at = leading(&nodes);
         for i in 1..=3 {
             nodes[at]
                 .write(Request::Map(Change::Join(member(i))))
@@ -853,9 +860,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn three_nodes_agree_on_the_map_and_survive_losing_the_leader() {
-        let _one = ONE_GROUP.lock().await;
         let limit = Duration::from_secs(10);
-        let (root, mut nodes, _) = group("group").await;
+        let (_one, root, mut nodes, _) = group("group").await;
         let leader = nodes[0].leader().expect("leader");
         let at = nodes
             .iter()
@@ -931,11 +937,10 @@ mod tests {
         );
     }
 
-    /// The leader's id and its place in `nodes`.
-    fn leading(nodes: &[MetaNode]) -> (NodeId, usize) {
+    /// The leader's place in `nodes`.
+    fn leading(nodes: &[MetaNode]) -> usize {
         let leader = nodes[0].leader().expect("leader");
-        let at = nodes.iter().position(|n| n.id == leader).expect("member");
-        (leader, at)
+        nodes.iter().position(|n| n.id == leader).expect("member")
     }
 
     /// Tries to take `key` for `holder` with a lease of `ms` (SET NX PX).
@@ -953,11 +958,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn locks_go_through_the_leader_and_outlive_it() {
-        let _one = ONE_GROUP.lock().await;
         use crate::locks::Outcome;
         let limit = Duration::from_secs(10);
-        let (root, mut nodes, _) = group("locks").await;
-        let (_, at) = leading(&nodes);
+        let (_one, root, mut nodes, _) = group("locks").await;
+        let at = leading(&nodes);
         let follower = (at + 1) % 3;
         // Proposed on a follower: forwarded to the leader and stamped there.
         assert_eq!(

@@ -83,8 +83,6 @@ pub struct Evictor {
     /// Epochs the sketch has aged through: resident counts stamped in an
     /// earlier one are halved once per epoch passed.
     sketch_epoch: AtomicU32,
-    /// Commands counted in the sketch, to check its size now and then.
-    counted: AtomicU64,
 }
 
 /// Counters a row a sketch has at least (8 kB in all).
@@ -95,8 +93,8 @@ const SKETCH_MIN_KEYS: usize = 4096;
 /// streams: 2 and 4 collided too often at a 1% budget (returning keys and
 /// new ones looked alike); 16 cost more memory than its accuracy won back.
 const SKETCH_KEYS_FACTOR: usize = 8;
-/// Counted commands between checks that the sketch still fits the
-/// keyspace. Checked as keys are counted, not only when evicting: a sketch
+/// Sketch increments between checks that it still fits the keyspace.
+/// Checked as keys are counted, not only when evicting: a sketch
 /// left at its first size while an empty cache fills saturates, and every
 /// key written after would start with a high count.
 const SKETCH_CHECK_EVERY: u64 = 4096;
@@ -112,7 +110,6 @@ impl Default for Evictor {
             node: OnceLock::new(),
             sketch: RwLock::new(None),
             sketch_epoch: AtomicU32::new(0),
-            counted: AtomicU64::new(0),
         }
     }
 }
@@ -200,12 +197,14 @@ impl Evictor {
         self.sketch_epoch.load(Ordering::Relaxed)
     }
 
-    /// Counts an access to `key` in the sketch; the epoch moves on when
-    /// this access aged it.
-    fn count(&self, sketch: &Sketch, key: &[u8]) {
-        if sketch.increment(key) {
+    /// Counts an access to `key` in the sketch (the epoch moves on when
+    /// this access aged it); true when it is time to check the sketch's size.
+    fn count(&self, sketch: &Sketch, key: &[u8]) -> bool {
+        let counted = sketch.increment(key);
+        if counted.aged {
             self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
         }
+        counted.nth.is_multiple_of(SKETCH_CHECK_EVERY)
     }
 
     /// Drops the sketch (FLUSHALL, or a policy that does not use it): its
@@ -255,19 +254,16 @@ pub fn record(
         return;
     }
     let ev = &node.evictor;
-    if ev
-        .counted
-        .fetch_add(1, Ordering::Relaxed)
-        .is_multiple_of(SKETCH_CHECK_EVERY)
-    {
-        let dbs = node.store.databases();
-        ev.fit_sketch((0..dbs).map(|db| node.store.db(db).sizes().0).sum());
-    }
     let sketch = ev.sketch();
     let access = !NOT_AN_ACCESS.contains(&command.name) && (!no_touch || command.name == "touch");
     if access {
+        let mut check = false;
         for &i in &keys {
-            ev.count(&sketch, &argv[i]);
+            check |= ev.count(&sketch, &argv[i]);
+        }
+        if check {
+            let dbs = node.store.databases();
+            ev.fit_sketch((0..dbs).map(|db| node.store.db(db).sizes().0).sum());
         }
     }
     if !command.has_flag("denyoom") || node.hot.maxmemory.load(Ordering::Relaxed) == 0 {

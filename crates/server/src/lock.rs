@@ -39,11 +39,16 @@ pub fn intercept(
     command: &Command,
     argv: &[Bytes],
 ) -> Result<Option<Call>, CmdError> {
-    // Shard channels (SPUBLISH, SSUBSCRIBE) are keys to the router, not locks.
-    if command.has_flag("pubsub") {
-        return Ok(None);
-    }
-    let prefixes = node.hot.lock_prefixes.read();
+    node.hot
+        .with_lock_prefixes(|prefixes| intercept_with(prefixes, state, command, argv))
+}
+
+fn intercept_with(
+    prefixes: &[Vec<u8>],
+    state: &ConnState,
+    command: &Command,
+    argv: &[Bytes],
+) -> Result<Option<Call>, CmdError> {
     if prefixes.is_empty() {
         return Ok(None);
     }
@@ -55,6 +60,10 @@ pub fn intercept(
             .get(command.first_key as usize)
             .is_some_and(|k| is_lock(k))
     {
+        return Ok(None);
+    }
+    // Shard channels (SPUBLISH, SSUBSCRIBE) are keys to the router, not locks.
+    if command.has_flag("pubsub") {
         return Ok(None);
     }
     let keys = command.key_positions(argv);

@@ -65,9 +65,19 @@ pub struct HotConfig {
     pub zset_max_listpack_value: AtomicU64,
     /// `cluster-redirect moved`: answer -MOVED instead of forwarding.
     pub cluster_moved: AtomicBool,
-    /// `lock-prefix`: the lock namespace's key prefixes.
-    pub lock_prefixes: parking_lot::RwLock<Vec<Vec<u8>>>,
+    /// `lock-prefix`: the lock namespace's key prefixes, read through
+    /// [`HotConfig::with_lock_prefixes`].
+    lock_prefixes: parking_lot::RwLock<Prefixes>,
+    /// Which setting of the prefixes is current: unique in the process, so
+    /// a thread's copy is never taken for another node's.
+    lock_prefixes_version: AtomicU64,
 }
+
+/// A `lock-prefix` setting: its prefixes.
+type Prefixes = Arc<[Vec<u8>]>;
+
+/// Versions of `lock-prefix` settings, unique in the process.
+static LOCK_PREFIX_VERSIONS: AtomicU64 = AtomicU64::new(1);
 
 impl HotConfig {
     fn load_from(&self, c: &Config) {
@@ -101,11 +111,38 @@ impl HotConfig {
             .store(c.zset_max_listpack_value, Ordering::Relaxed);
         self.cluster_moved
             .store(c.cluster_redirect == "moved", Ordering::Relaxed);
-        *self.lock_prefixes.write() = c
+        let prefixes: Vec<Vec<u8>> = c
             .lock_prefix
             .split_whitespace()
             .map(|p| p.as_bytes().to_vec())
             .collect();
+        // Only a change makes the threads take a new copy.
+        let mut current = self.lock_prefixes.write();
+        if **current != prefixes[..] || self.lock_prefixes_version.load(Ordering::Relaxed) == 0 {
+            *current = prefixes.into();
+            self.lock_prefixes_version.store(
+                LOCK_PREFIX_VERSIONS.fetch_add(1, Ordering::Relaxed),
+                Ordering::Release,
+            );
+        }
+    }
+
+    /// Runs `f` on the lock prefixes from this thread's copy: every keyed
+    /// command asks, so the shared setting is only read (one atomic load)
+    /// unless it changed.
+    pub fn with_lock_prefixes<R>(&self, f: impl FnOnce(&[Vec<u8>]) -> R) -> R {
+        thread_local! {
+            static COPY: std::cell::RefCell<(u64, Option<Prefixes>)> =
+                const { std::cell::RefCell::new((0, None)) };
+        }
+        let version = self.lock_prefixes_version.load(Ordering::Acquire);
+        COPY.with(|copy| {
+            let mut copy = copy.borrow_mut();
+            if copy.0 != version || copy.1.is_none() {
+                *copy = (version, Some(self.lock_prefixes.read().clone()));
+            }
+            f(copy.1.as_deref().unwrap_or_default())
+        })
     }
 
     pub fn policy(&self) -> Policy {

@@ -36,6 +36,15 @@ const PER_WORD: usize = 16;
 /// Every nibble's low bit, to halve sixteen counters at once.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
+/// What one [`Sketch::increment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// Increments this sketch has counted, this one included.
+    pub nth: u64,
+    /// This increment ended an epoch: every counter was halved.
+    pub aged: bool,
+}
+
 pub struct Sketch {
     /// Sixteen 4-bit counters per word; row r's counter i is number
     /// `r * width + i`.
@@ -132,9 +141,8 @@ impl Sketch {
             .unwrap_or(0)
     }
 
-    /// Counts one access to `key`; true if this access ended an epoch
-    /// (every counter was halved).
-    pub fn increment(&self, key: &[u8]) -> bool {
+    /// Counts one access to `key`.
+    pub fn increment(&self, key: &[u8]) -> Counted {
         let n = self.additions.fetch_add(1, Ordering::Relaxed) + 1;
         let aged = n.is_multiple_of(AGING_PERIOD * self.width as u64);
         if aged {
@@ -150,7 +158,7 @@ impl Sketch {
                 }
             }
         }
-        aged
+        Counted { nth: n, aged }
     }
 
     /// Halves every counter.
@@ -203,10 +211,12 @@ mod tests {
         // AGING_PERIOD × width accesses in all halve every counter.
         let done = 305;
         for _ in 0..(AGING_PERIOD as usize * 1024 - done - 1) {
-            assert!(!s.increment(b"filler"));
+            assert!(!s.increment(b"filler").aged);
         }
         assert_eq!(s.estimate(b"five"), 5);
-        assert!(s.increment(b"filler"), "the epoch ends here");
+        let last = s.increment(b"filler");
+        assert!(last.aged, "the epoch ends here");
+        assert_eq!(last.nth, AGING_PERIOD * 1024);
         assert_eq!(s.estimate(b"hot"), MAX / 2);
         assert_eq!(s.estimate(b"five"), 2);
         assert_eq!(s.bytes(), 4 * 1024 / 2);
