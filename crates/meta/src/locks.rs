@@ -6,6 +6,12 @@
 //! stamp applied so far, so a lease ends at the same point of the log on
 //! every member whatever its own clock says. A lock's fencing token is the
 //! log index of the entry that granted it: it only grows.
+//!
+//! A change may reach the log twice: the member that proposed it retries
+//! when an answer is lost (the leader died, or was slow). Each change
+//! carries a [`Ticket`], and the table keeps the answers of its sender's
+//! changes still in flight, so a second copy answers what the first did
+//! instead of applying again.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +129,36 @@ const SWEEP: usize = 8;
 /// Entries a SET looks at before refusing a full table.
 const SWEEP_WHEN_FULL: usize = 1024;
 
+/// Which change this is, for answering a retried copy: the sender's
+/// session (chosen at random when the member starts, so a restart never
+/// reuses numbers), the change's number in it, and the lowest number the
+/// sender still waits on (its answers below are no longer kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub session: u64,
+    pub seq: u64,
+    pub floor: u64,
+}
+
+/// One sender's answers to changes it may still retry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Session {
+    /// Changes numbered below were answered for good; a copy that arrives
+    /// now is one the sender gave up on, and is not applied.
+    floor: u64,
+    /// Log time the session last sent a change.
+    seen: u64,
+    answers: BTreeMap<u64, Outcome>,
+}
+
+/// Most sessions kept: a new one beyond it ends the longest idle.
+pub const MAX_SESSIONS: usize = 1024;
+/// Most answers one session keeps (its changes in flight at once).
+pub const MAX_ANSWERS: usize = 1 << 16;
+/// A session idle this long (log time, ms) is dropped when another starts:
+/// its sender has restarted or left (a sender retries for 15 s at most).
+const SESSION_IDLE_MS: u64 = 10 * 60 * 1000;
+
 /// The table and its time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Locks {
@@ -135,6 +171,9 @@ pub struct Locks {
     /// so every member sweeps the same entries and agrees on fullness).
     #[serde(default)]
     sweep_from: Vec<u8>,
+    /// Senders' answers, by session (see [`Ticket`]).
+    #[serde(default)]
+    sessions: BTreeMap<u64, Session>,
     /// [`MAX_LOCKS`], but for tests.
     #[serde(skip, default = "max_locks")]
     limit: usize,
@@ -187,6 +226,7 @@ impl Locks {
             held: BTreeMap::new(),
             clock: 0,
             sweep_from: Vec::new(),
+            sessions: BTreeMap::new(),
             limit,
         }
     }
@@ -277,6 +317,58 @@ impl Locks {
             self.held.remove(key);
         }
         self.held.get(key)
+    }
+
+    /// Applies the entry at log `index`, stamped `stamp` ms by its leader,
+    /// unless `ticket` shows it is a copy of a change already applied (the
+    /// first copy's answer) or one its sender has given up on (an error).
+    pub fn apply_once(
+        &mut self,
+        ticket: Option<Ticket>,
+        op: Op,
+        index: u64,
+        stamp: u64,
+    ) -> Outcome {
+        let Some(ticket) = ticket else {
+            return self.apply(op, index, stamp);
+        };
+        self.clock = self.clock.max(stamp);
+        let session = self.session(ticket.session);
+        session.floor = session.floor.max(ticket.floor);
+        let floor = session.floor;
+        session.answers.retain(|seq, _| *seq >= floor);
+        if ticket.seq < floor {
+            return Outcome::Error("ERR the lock request was given up on; retry".into());
+        }
+        if let Some(answer) = session.answers.get(&ticket.seq) {
+            return answer.clone();
+        }
+        let answer = self.apply(op, index, stamp);
+        let session = self.session(ticket.session);
+        if session.answers.len() >= MAX_ANSWERS {
+            session.answers.pop_first();
+        }
+        session.answers.insert(ticket.seq, answer.clone());
+        answer
+    }
+
+    /// Session `id`, started if new (ending idle ones, and the longest
+    /// idle if there are [`MAX_SESSIONS`]); marked as seen now.
+    fn session(&mut self, id: u64) -> &mut Session {
+        let now = self.clock;
+        if !self.sessions.contains_key(&id) {
+            self.sessions
+                .retain(|_, s| now.saturating_sub(s.seen) < SESSION_IDLE_MS);
+            if self.sessions.len() >= MAX_SESSIONS {
+                let idlest = self.sessions.iter().min_by_key(|(_, s)| s.seen);
+                if let Some(idlest) = idlest.map(|(id, _)| *id) {
+                    self.sessions.remove(&idlest);
+                }
+            }
+        }
+        let session = self.sessions.entry(id).or_default();
+        session.seen = now;
+        session
     }
 
     /// Applies the entry at log `index`, stamped `stamp` ms by its leader.
@@ -677,5 +769,86 @@ mod tests {
         t.apply(acquire("lock:\u{0}bin", "x", 50), 7, 3);
         let json = serde_json::to_vec(&t).expect("encode");
         assert_eq!(serde_json::from_slice::<Locks>(&json).expect("decode"), t);
+    }
+
+    #[test]
+    fn a_retried_change_answers_what_its_first_copy_did() {
+        let mut t = Locks::default();
+        let ticket = |session, seq, floor| {
+            Some(Ticket {
+                session,
+                seq,
+                floor,
+            })
+        };
+        // Session 7's acquire, then a copy of it (its answer was lost):
+        // the copy answers OK again and does not apply (no new token).
+        assert_eq!(
+            t.apply_once(ticket(7, 0, 0), acquire("lock:a", "x", 60_000), 1, 10),
+            Outcome::Ok
+        );
+        assert_eq!(
+            t.apply_once(ticket(7, 0, 0), acquire("lock:a", "x", 60_000), 2, 20),
+            Outcome::Ok
+        );
+        assert_eq!(t.get(b"lock:a", 0).map(|l| l.token), Some(1));
+        // The same numbers from another session are another change.
+        assert_eq!(
+            t.apply_once(ticket(8, 0, 0), acquire("lock:a", "y", 60_000), 3, 30),
+            Outcome::Nil
+        );
+        // A release and its copy: 1 both times, though the key is gone.
+        assert_eq!(
+            t.apply_once(ticket(7, 1, 0), release("lock:a", "x"), 4, 40),
+            Outcome::Int(1)
+        );
+        assert_eq!(
+            t.apply_once(ticket(7, 1, 0), release("lock:a", "x"), 5, 50),
+            Outcome::Int(1)
+        );
+        // Once the sender waits on nothing below 2, answers below go, and
+        // a late copy of change 0 (given up on) is refused, not applied.
+        assert_eq!(
+            t.apply_once(ticket(7, 2, 2), acquire("lock:b", "x", 60_000), 6, 60),
+            Outcome::Ok
+        );
+        assert_eq!(t.sessions[&7].answers.keys().collect::<Vec<_>>(), [&2]);
+        assert!(matches!(
+            t.apply_once(ticket(7, 0, 0), acquire("lock:a", "x", 60_000), 7, 70),
+            Outcome::Error(_)
+        ));
+        assert_eq!(t.get(b"lock:a", 0), None);
+        // Answers survive a snapshot's JSON, so a copy applied after a
+        // restart still answers as the first did.
+        let json = serde_json::to_vec(&t).expect("encode");
+        let mut back: Locks = serde_json::from_slice(&json).expect("decode");
+        assert_eq!(back, t);
+        assert_eq!(
+            back.apply_once(ticket(7, 2, 2), acquire("lock:b", "x", 60_000), 8, 80),
+            Outcome::Ok
+        );
+        assert_eq!(back.get(b"lock:b", 0).map(|l| l.token), Some(6));
+    }
+
+    #[test]
+    fn sessions_are_bounded_and_idle_ones_end() {
+        let mut t = Locks::default();
+        let ticket = |session| {
+            Some(Ticket {
+                session,
+                seq: 0,
+                floor: 0,
+            })
+        };
+        for s in 0..MAX_SESSIONS as u64 + 10 {
+            t.apply_once(ticket(s), release("lock:a", "x"), s + 1, s);
+        }
+        assert_eq!(t.sessions.len(), MAX_SESSIONS);
+        // The longest idle went first.
+        assert_eq!(t.sessions.keys().next(), Some(&10));
+        // Ten minutes of log time later, a new session ends all the idle.
+        let later = MAX_SESSIONS as u64 + 10 + SESSION_IDLE_MS;
+        t.apply_once(ticket(u64::MAX), release("lock:a", "x"), 9_999, later);
+        assert_eq!(t.sessions.len(), 1);
     }
 }

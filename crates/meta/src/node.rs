@@ -136,10 +136,14 @@ impl Group {
                     lock: Some(self.state.with_locks(|l| l.read(&read, now))),
                 })
             }
-            Proposal::Lock(op) => {
+            Proposal::Lock(op, ticket) => {
                 let stamp = self.log_time().await?;
                 self.raft
-                    .client_write(Request::Lock { op, stamp })
+                    .client_write(Request::Lock {
+                        op,
+                        stamp,
+                        ticket: Some(ticket),
+                    })
                     .await
                     .map(|r| r.data)
                     .map_err(text)
@@ -314,6 +318,67 @@ pub struct MetaNode {
     group: Arc<Group>,
     bus: JoinHandle<()>,
     detector: Option<JoinHandle<()>>,
+    /// Numbers this node's lock changes (see [`crate::locks::Ticket`]).
+    tickets: Arc<Mutex<Tickets>>,
+}
+
+/// This process's lock session: the next change number and those whose
+/// answer it still waits on.
+struct Tickets {
+    session: u64,
+    next: u64,
+    waiting: BTreeSet<u64>,
+}
+
+impl Tickets {
+    fn new() -> Tickets {
+        use std::hash::{BuildHasher, Hasher};
+        // A random session: the hasher's keys are random per process;
+        // time and pid are mixed in for good measure.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        Tickets {
+            session: h.finish(),
+            next: 0,
+            waiting: BTreeSet::new(),
+        }
+    }
+}
+
+/// A lock change's ticket while its answer is awaited; dropping it (the
+/// answer came, or the caller went away) lets the group forget the answer.
+struct Waiting {
+    tickets: Arc<Mutex<Tickets>>,
+    ticket: crate::locks::Ticket,
+}
+
+impl Waiting {
+    fn new(tickets: &Arc<Mutex<Tickets>>) -> Waiting {
+        let mut t = tickets.lock();
+        let seq = t.next;
+        t.next += 1;
+        t.waiting.insert(seq);
+        let floor = t.waiting.first().copied().unwrap_or(seq);
+        Waiting {
+            tickets: tickets.clone(),
+            ticket: crate::locks::Ticket {
+                session: t.session,
+                seq,
+                floor,
+            },
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.tickets.lock().waiting.remove(&self.ticket.seq);
+    }
 }
 
 impl MetaNode {
@@ -360,6 +425,7 @@ impl MetaNode {
             group,
             bus,
             detector: None,
+            tickets: Arc::new(Mutex::new(Tickets::new())),
         })
     }
 
@@ -387,10 +453,10 @@ impl MetaNode {
 
     /// Makes `p` happen through the leader, wherever it is: carried out
     /// here when this node leads, else forwarded over the bus; retried
-    /// while there is no leader or it changes, for up to 15 s. Every
-    /// proposal but [`Proposal::Lock`] is idempotent, so a retry after a
-    /// lost answer is safe; a lock retry is safe too, but may answer as if
-    /// the lock were someone else's when the lost attempt had taken it.
+    /// while there is no leader or it changes, for up to 15 s. A retry
+    /// after a lost answer is safe: every proposal but [`Proposal::Lock`]
+    /// is idempotent, and a lock change's ticket makes a second copy
+    /// answer what the first did.
     pub async fn propose(&self, p: Proposal) -> Result<Response, Error> {
         let start = Instant::now();
         loop {
@@ -424,7 +490,8 @@ impl MetaNode {
     /// Applies `op` to the lock table through the leader (see
     /// [`MetaNode::propose`]) and returns its answer.
     pub async fn lock(&self, op: crate::locks::Op) -> Result<crate::locks::Outcome, Error> {
-        self.propose(Proposal::Lock(op))
+        let waiting = Waiting::new(&self.tickets);
+        self.propose(Proposal::Lock(op, waiting.ticket))
             .await?
             .lock
             .ok_or_else(|| Error::Raft("a lock entry answered no lock outcome".into()))
@@ -1018,6 +1085,35 @@ mod tests {
             .await
         );
         assert!(nodes.iter().all(|n| token(n, b"lock:a") == Some(first)));
+        // A copy of a change (a retry after a lost answer), sent through
+        // another member, answers what the first did and grants nothing.
+        let waiting = Waiting::new(&nodes[0].tickets);
+        let acquire = Proposal::Lock(
+            crate::locks::Op::Set {
+                key: b"lock:again".to_vec(),
+                value: b"x".to_vec(),
+                condition: crate::locks::Condition::Nx,
+                expiry: crate::locks::Expiry::After(60_000),
+                get: false,
+            },
+            waiting.ticket,
+        );
+        for n in [0, 1, 0] {
+            let answer = nodes[n].propose(acquire.clone()).await.expect("propose");
+            assert_eq!(answer.lock, Some(Outcome::Ok));
+        }
+        let again = token(&nodes[0], b"lock:again").expect("held");
+        assert!(
+            eventually(limit, || nodes
+                .iter()
+                .all(|n| token(n, b"lock:again") == Some(again)))
+            .await
+        );
+        drop(waiting);
+        assert_eq!(
+            take(&nodes[1], "lock:again", "x", 1_000).await,
+            Outcome::Nil
+        );
         assert_eq!(
             nodes[1]
                 .lock_read(Read::Token(b"lock:a".to_vec()))

@@ -174,8 +174,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let changed = match entry.payload {
                 EntryPayload::Blank => false,
                 EntryPayload::Normal(Request::Map(change)) => state.map.apply(&change),
-                EntryPayload::Normal(Request::Lock { op, stamp }) => {
-                    lock = Some(state.locks.apply(op, entry.log_id.index, stamp));
+                EntryPayload::Normal(Request::Lock { op, stamp, ticket }) => {
+                    lock = Some(
+                        state
+                            .locks
+                            .apply_once(ticket, op, entry.log_id.index, stamp),
+                    );
                     false
                 }
                 EntryPayload::Membership(m) => {
@@ -285,6 +289,7 @@ mod tests {
                     get: false,
                 },
                 stamp: 1_000,
+                ticket: None,
             }),
         };
         let replies = sm

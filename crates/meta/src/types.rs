@@ -14,8 +14,14 @@ pub enum Request {
     /// A change to the shard map.
     Map(Change),
     /// A change to the lock table, stamped with the leader's time in ms
-    /// (the table's time is the largest stamp applied: [`crate::locks`]).
-    Lock { op: locks::Op, stamp: u64 },
+    /// (the table's time is the largest stamp applied: [`crate::locks`]),
+    /// with its sender's ticket (a retried copy answers as the first did).
+    Lock {
+        op: locks::Op,
+        stamp: u64,
+        #[serde(default)]
+        ticket: Option<locks::Ticket>,
+    },
 }
 
 /// What applying an entry answered.
@@ -45,10 +51,9 @@ pub enum Proposal {
     /// A change to the map alone ([`Change::Fail`], [`Change::Recover`]).
     Map(Change),
     /// A change to the lock table; the leader stamps it with the log's
-    /// time. Not idempotent: a retry after a lost answer may answer as if
-    /// someone else held the lock (the caller's own grant), never grant
-    /// it twice.
-    Lock(locks::Op),
+    /// time. The ticket makes a retry after a lost answer safe: a copy of
+    /// a change already applied answers what the first copy did.
+    Lock(locks::Op, locks::Ticket),
     /// A read of the lock table: the leader confirms it still leads and
     /// has applied everything committed (a read index), then answers from
     /// its table at the log's time. Writes nothing to the log.
