@@ -6,65 +6,11 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use common::cluster::{
+    agreed, cluster, cluster_info, field, id_of, leader_of, query, raft_info, LIMIT,
+};
 use common::{wait_until, Shoal};
 use redis::Commands;
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn query<T: redis::FromRedisValue>(node: &Shoal, args: &[&str]) -> redis::RedisResult<T> {
-    let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port))?
-        .get_connection_with_timeout(Duration::from_secs(5))?;
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(&mut c)
-}
-
-/// A `field:value` line of an INFO-style text.
-fn field(text: &str, name: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
-}
-
-fn cluster_info(node: &Shoal) -> String {
-    query(node, &["CLUSTER", "INFO"]).unwrap_or_default()
-}
-
-fn raft_info(node: &Shoal) -> String {
-    query(node, &["INFO", "cluster"]).unwrap_or_default()
-}
-
-/// Every node answers with the same CLUSTER SLOTS, knows `n` members,
-/// and says `cluster_state:ok`.
-fn agreed(nodes: &[&Shoal], n: usize) -> bool {
-    let slots: Vec<Option<redis::Value>> = nodes
-        .iter()
-        .map(|s| query(s, &["CLUSTER", "SLOTS"]).ok())
-        .collect();
-    nodes.iter().all(|s| {
-        let info = cluster_info(s);
-        field(&info, "cluster_state").as_deref() == Some("ok")
-            && field(&info, "cluster_known_nodes") == Some(n.to_string())
-    }) && slots[0].is_some()
-        && slots.iter().all(|s| *s == slots[0])
-}
-
-/// A node alone, then `more` nodes joining it.
-fn cluster(more: usize, extra: &[&str]) -> Vec<Shoal> {
-    let first = Shoal::start(extra);
-    let seed = format!("127.0.0.1:{}", first.port);
-    let mut nodes = vec![first];
-    for _ in 0..more {
-        let mut args = extra.to_vec();
-        args.extend(["--join", seed.as_str()]);
-        nodes.push(Shoal::start(&args));
-    }
-    let all: Vec<&Shoal> = nodes.iter().collect();
-    wait_until(LIMIT, || agreed(&all, more + 1));
-    nodes
-}
 
 fn key(i: usize) -> String {
     format!("key:{i}")
@@ -195,15 +141,6 @@ fn three_nodes_serve_every_key_through_any_node() {
             .expect("GET");
         assert_eq!(v, Some(node.port));
     }
-}
-
-/// The node id and the leader's node id a node reports.
-fn leader_of(node: &Shoal) -> Option<String> {
-    field(&raft_info(node), "cluster_raft_leader").filter(|l| !l.is_empty())
-}
-
-fn id_of(node: &Shoal) -> String {
-    field(&raft_info(node), "cluster_node_id").expect("node id")
 }
 
 /// The keys `node` holds in slots it owns.

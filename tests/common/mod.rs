@@ -2,6 +2,8 @@
 //! talk to it over raw TCP (to see exact wire bytes) or with the `redis` crate.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
