@@ -147,6 +147,11 @@ impl Client {
                 break;
             }
             let key = KEYS[self.random(KEYS.len() as u64) as usize];
+            // Now and then a read first: a deposed leader must not answer
+            // it from its own copy.
+            if self.random(3) == 0 {
+                self.run(history, key, Call::Token);
+            }
             let holder = ((self.id as u64) << 32) | round;
             let acquire = Call::Acquire {
                 holder,

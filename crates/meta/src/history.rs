@@ -97,12 +97,27 @@ impl History {
         answered: Instant,
         answer: Answer,
     ) {
+        let (sent, answered) = (self.micros(sent), self.micros(answered));
+        self.record_micros(client, key, call, sent, answered, answer);
+    }
+
+    /// [`History::record`] with times in µs from any fixed start (a
+    /// simulation's virtual clock).
+    pub fn record_micros(
+        &self,
+        client: usize,
+        key: &str,
+        call: Call,
+        sent: u64,
+        answered: u64,
+        answer: Answer,
+    ) {
         let op = Op {
             client,
             key: key.to_string(),
             call,
-            sent: self.micros(sent),
-            answered: (answer != Answer::Unknown).then(|| self.micros(answered)),
+            sent,
+            answered: (answer != Answer::Unknown).then_some(answered),
             answer,
         };
         self.ops.lock().push(op);

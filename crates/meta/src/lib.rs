@@ -3,6 +3,7 @@
 //! | module       | job                                                             |
 //! |--------------|-----------------------------------------------------------------|
 //! | [`history`]  | client histories of lock operations and their linearizability check (for fault tests) |
+//! | [`lease`]    | the leader's side of the lock table: log time stamps, read index |
 //! | [`locks`]    | the lock table: leases in log time, fencing tokens (DESIGN.md §6) |
 //! | [`log_file`] | the Raft log on disk: fsynced appends, torn tails cut on open, truncate and purge |
 //! | [`log_store`] | openraft's `RaftLogStorage` over it, with the vote and purge/commit marks |
@@ -14,6 +15,7 @@
 //! Owns what must survive a crash (DESIGN.md §5); never holds cache values.
 
 pub mod history;
+pub mod lease;
 pub mod locks;
 pub mod log_file;
 pub mod log_store;

@@ -94,6 +94,10 @@ pub enum Op {
     Persist {
         key: Vec<u8>,
     },
+    /// A read whose answer depends on time the log has not reached yet
+    /// (a lease that ended since the last entry, or a PTTL): written so
+    /// that time is in the log before anyone is told of it.
+    Read(Read),
 }
 
 /// A read of the table, served by the leader at the log's time.
@@ -486,6 +490,7 @@ impl Locks {
                 }
                 Outcome::Int(1)
             }
+            Op::Read(read) => self.read(&read, now),
             Op::Persist { key } => match self.held.get_mut(&key) {
                 Some(lock) if lock.live_at(now) && lock.expires_at.is_some() => {
                     lock.expires_at = None;
@@ -769,6 +774,22 @@ mod tests {
         t.apply(acquire("lock:\u{0}bin", "x", 50), 7, 3);
         let json = serde_json::to_vec(&t).expect("encode");
         assert_eq!(serde_json::from_slice::<Locks>(&json).expect("decode"), t);
+    }
+
+    #[test]
+    fn a_read_in_the_log_moves_its_time() {
+        let mut t = Locks::default();
+        t.apply(acquire("lock:a", "x", 1_000), 1, 10_000);
+        let token = Op::Read(Read::Token(b"lock:a".to_vec()));
+        assert_eq!(t.apply(token.clone(), 2, 10_999), Outcome::Int(1));
+        // Written at 11_000: the lease has ended, and stays ended for
+        // every later reader, whatever time it reads at.
+        assert_eq!(t.apply(token, 3, 11_000), Outcome::Nil);
+        assert_eq!(t.clock(), 11_000);
+        assert_eq!(t.read(&Read::Token(b"lock:a".to_vec()), 0), Outcome::Nil);
+        let pttl = Op::Read(Read::Pttl(b"lock:b".to_vec()));
+        assert_eq!(t.apply(pttl, 4, 10_500), Outcome::Int(-2));
+        assert_eq!(t.clock(), 11_000);
     }
 
     #[test]

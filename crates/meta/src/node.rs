@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::lease::LockLeader;
 use crate::log_store::LogStore;
 use crate::network::{self, serve, Beats, Network};
 use crate::state_machine::StateMachine;
@@ -53,15 +54,8 @@ pub(crate) struct Group {
     seen: Mutex<HashMap<String, Instant>>,
     /// `cluster-secret`: what peers must prove, and what this node proves.
     pub(crate) secret: Option<Arc<str>>,
-    /// The lock table's time while this node leads (see [`Group::log_time`]).
-    lock_time: Mutex<Option<LockTime>>,
-}
-
-/// Where the log's time stood when this node took the lead in `term`.
-struct LockTime {
-    term: u64,
-    since: Instant,
-    base: u64,
+    /// Lock changes and reads while this node leads.
+    locks: LockLeader,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -94,60 +88,11 @@ impl Group {
             .unwrap_or_else(|_| Err(format!("not done within {EXECUTE_LIMIT:?}")))
     }
 
-    /// The time, in ms, the leader stamps on a lock entry: the largest
-    /// stamp applied when it took the lead (after applying all the log
-    /// committed before, so no earlier stamp is missed), plus the time its
-    /// own monotonic clock has measured since. Wall clocks never enter: a
-    /// new leader whose clock runs ahead cannot end a lease early, and the
-    /// time between the last entry of one leader and the first of the next
-    /// does not count, so a lease can only run longer, never shorter, than
-    /// its holder was told (assuming clocks that run at the same rate to
-    /// within the leases' margins).
-    async fn log_time(&self) -> Result<u64, String> {
-        let term = self.raft.metrics().borrow().current_term;
-        let fresh = self
-            .lock_time
-            .lock()
-            .as_ref()
-            .is_none_or(|t| t.term != term);
-        if fresh {
-            self.raft.ensure_linearizable().await.map_err(text)?;
-            let base = self.state.with_locks(|l| l.clock());
-            *self.lock_time.lock() = Some(LockTime {
-                term,
-                since: Instant::now(),
-                base,
-            });
-        }
-        let time = self.lock_time.lock();
-        let time = time.as_ref().ok_or("no lock time")?;
-        Ok(time.base + time.since.elapsed().as_millis() as u64)
-    }
-
     async fn carry_out(&self, p: Proposal) -> Result<Response, String> {
         match p {
             Proposal::Map(change) => self.write(change).await,
-            Proposal::LockRead(read) => {
-                self.raft.ensure_linearizable().await.map_err(text)?;
-                let now = self.log_time().await?;
-                Ok(Response {
-                    epoch: self.state.map().epoch,
-                    changed: false,
-                    lock: Some(self.state.with_locks(|l| l.read(&read, now))),
-                })
-            }
-            Proposal::Lock(op, ticket) => {
-                let stamp = self.log_time().await?;
-                self.raft
-                    .client_write(Request::Lock {
-                        op,
-                        stamp,
-                        ticket: Some(ticket),
-                    })
-                    .await
-                    .map(|r| r.data)
-                    .map_err(text)
-            }
+            Proposal::LockRead(read) => self.locks.read(read).await,
+            Proposal::Lock(op, ticket) => self.locks.write(op, Some(ticket)).await,
             Proposal::Admit(node) => {
                 let id = raft_id(&node.id).ok_or_else(|| format!("bad node id {}", node.id))?;
                 let bus = BasicNode {
@@ -414,7 +359,7 @@ impl MetaNode {
             voters: AtomicUsize::new(DEFAULT_VOTERS),
             seen: Mutex::default(),
             secret,
-            lock_time: Mutex::new(None),
+            locks: LockLeader::new(raft.clone(), state.clone()),
         });
         let bus = tokio::spawn(serve(bus, group.clone()));
         Ok(MetaNode {

@@ -56,7 +56,9 @@ pub enum Proposal {
     Lock(locks::Op, locks::Ticket),
     /// A read of the lock table: the leader confirms it still leads and
     /// has applied everything committed (a read index), then answers from
-    /// its table at the log's time. Writes nothing to the log.
+    /// its table at the log's time; only a read whose answer depends on
+    /// time not yet in the log is written to it (see
+    /// [`crate::lease::LockLeader::read`]).
     LockRead(locks::Read),
 }
 
