@@ -1,7 +1,8 @@
 //! Locks under faults, on loopback processes: clients on every node take
 //! and release two contended locks while the Raft leader is killed (-9),
 //! brought back, and then paused (SIGSTOP) for longer than a lease; some
-//! holders walk away without releasing, so leases run out too. Every
+//! holders walk away without releasing, so leases run out too, and some
+//! refused clients try to release what they do not hold. Every
 //! operation is recorded with its send and answer times, and the history
 //! must be linearizable for a leased lock (shoal_meta::history): no two
 //! holders at once, no acknowledged grant forgotten, tokens that only grow.
@@ -168,6 +169,13 @@ impl Client {
                     }
                 }
                 None => std::thread::sleep(Duration::from_millis(50)),
+                Some(Answer::Nil) => {
+                    // Refused: a release by this non-holder must free nothing.
+                    if self.random(4) == 0 {
+                        self.run(history, key, Call::Release { holder });
+                    }
+                    std::thread::sleep(Duration::from_millis(5 + self.random(20)));
+                }
                 _ => std::thread::sleep(Duration::from_millis(5 + self.random(20))),
             }
         }
