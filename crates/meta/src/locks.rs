@@ -4,8 +4,9 @@
 //! table. Nothing here reads a clock: an entry carries the time the leader
 //! stamped on it, and the table's time ([`Locks::clock`]) is the largest
 //! stamp applied so far, so a lease ends at the same point of the log on
-//! every member whatever its own clock says. A lock's fencing token is the
-//! log index of the entry that granted it: it only grows.
+//! every member whatever its own clock says. A lock's fencing token comes
+//! from the position in the log of the change that granted it (see
+//! [`token`]): it only grows.
 //!
 //! A change may reach the log twice: the member that proposed it retries
 //! when an answer is lost (the leader died, or was slow). Each change
@@ -21,8 +22,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     pub value: Vec<u8>,
-    /// Log index of the grant: a new holder (the key created, or its value
-    /// changed) gets the index of the entry that did it.
+    /// The grant's fencing token ([`token`]): a new holder (the key
+    /// created, or its value changed) gets the token of the change that
+    /// did it.
     pub token: u64,
     /// Log time (ms) at which the lease ends; `None`: held until deleted.
     pub expires_at: Option<u64>,
@@ -121,6 +123,17 @@ pub enum Outcome {
     Bulk(Option<Vec<u8>>),
     /// Refused, with Redis's error text.
     Error(String),
+}
+
+/// Most changes one log entry carries (the leader batches the changes
+/// that arrive while earlier ones are being written).
+pub const MAX_BATCH: usize = 256;
+
+/// The fencing token of the `position`th change in the entry at log
+/// `index`: `index * 1000 + position`, so tokens grow along the log and
+/// read as "entry, then change" in decimal.
+pub fn token(index: u64, position: usize) -> u64 {
+    index.saturating_mul(1000).saturating_add(position as u64)
 }
 
 /// Most locks the table holds: a SET of a new key beyond it is refused, so
@@ -323,18 +336,18 @@ impl Locks {
         self.held.get(key)
     }
 
-    /// Applies the entry at log `index`, stamped `stamp` ms by its leader,
-    /// unless `ticket` shows it is a copy of a change already applied (the
+    /// Applies a change whose grant gets fencing token `token`, stamped
+    /// `stamp` ms by its leader, unless `ticket` shows it is a copy of a change already applied (the
     /// first copy's answer) or one its sender has given up on (an error).
     pub fn apply_once(
         &mut self,
         ticket: Option<Ticket>,
         op: Op,
-        index: u64,
+        token: u64,
         stamp: u64,
     ) -> Outcome {
         let Some(ticket) = ticket else {
-            return self.apply(op, index, stamp);
+            return self.apply(op, token, stamp);
         };
         self.clock = self.clock.max(stamp);
         let session = self.session(ticket.session);
@@ -347,7 +360,7 @@ impl Locks {
         if let Some(answer) = session.answers.get(&ticket.seq) {
             return answer.clone();
         }
-        let answer = self.apply(op, index, stamp);
+        let answer = self.apply(op, token, stamp);
         let session = self.session(ticket.session);
         if session.answers.len() >= MAX_ANSWERS {
             session.answers.pop_first();
@@ -375,8 +388,10 @@ impl Locks {
         session
     }
 
-    /// Applies the entry at log `index`, stamped `stamp` ms by its leader.
-    pub fn apply(&mut self, op: Op, index: u64, stamp: u64) -> Outcome {
+    /// Applies a change whose grant gets fencing token `token`, stamped
+    /// `stamp` ms by its leader.
+    pub fn apply(&mut self, op: Op, token: u64, stamp: u64) -> Outcome {
+        let grant = token;
         self.clock = self.clock.max(stamp);
         let now = self.clock;
         self.sweep(SWEEP);
@@ -424,10 +439,10 @@ impl Locks {
                     Expiry::After(ms) => Some(now.saturating_add(ms)),
                     Expiry::At(t) => Some(t),
                 };
-                // The same holder keeps its token; a new one gets this entry's.
+                // The same holder keeps its token; a new one gets this change's.
                 let token = match &current {
                     Some(l) if l.value == value => l.token,
-                    _ => index,
+                    _ => grant,
                 };
                 let lock = Lock {
                     value,

@@ -771,7 +771,8 @@ mod tests {
             Some(Response {
                 epoch: 5,
                 changed: true,
-                lock: None
+                lock: None,
+                locks: Vec::new()
             })
         );
         for n in nodes {
@@ -818,7 +819,8 @@ mod tests {
             Response {
                 epoch: 1,
                 changed: true,
-                lock: None
+                lock: None,
+                locks: Vec::new()
             }
         );
         assert_eq!(node.map().slots_of(&member(1).id), 16384);
@@ -889,7 +891,8 @@ mod tests {
                 Response {
                     epoch: i,
                     changed: true,
-                    lock: None
+                    lock: None,
+                    locks: Vec::new()
                 }
             );
         }
@@ -924,7 +927,8 @@ mod tests {
             Response {
                 epoch: 4,
                 changed: true,
-                lock: None
+                lock: None,
+                locks: Vec::new()
             }
         );
         assert!(eventually(limit, || nodes.iter().all(|n| n.map().epoch == 4)).await);
@@ -966,6 +970,73 @@ mod tests {
             get: false,
         };
         n.lock(op).await.expect("lock")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_lock_changes_share_log_entries() {
+        use openraft::storage::RaftLogReader;
+        use openraft::EntryPayload;
+        let (_one, root, nodes, _) = group("batch").await;
+        let at = leading(&nodes);
+        let before = nodes[at].raft.metrics().borrow().last_log_index;
+        // 200 holders at once, half through a follower: one lock each.
+        let changes = (0..200).map(|i| {
+            let node = &nodes[if i % 2 == 0 { at } else { (at + 1) % 3 }];
+            async move { take(node, &format!("lock:{i}"), "x", 60_000).await }
+        });
+        let answers = futures_join_all(changes).await;
+        assert!(answers.iter().all(|a| *a == crate::locks::Outcome::Ok));
+        let after = nodes[at].raft.metrics().borrow().last_log_index;
+        let (from, to) = (before.unwrap_or(0) + 1, after.unwrap_or(0));
+        let mut log = nodes[at].log.clone();
+        let entries = log.try_get_log_entries(from..=to).await.expect("entries");
+        let batches: Vec<usize> = entries
+            .iter()
+            .filter_map(|e| match &e.payload {
+                EntryPayload::Normal(Request::Locks { ops, .. }) => Some(ops.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(batches.iter().sum::<usize>(), 200, "{batches:?}");
+        // Far fewer entries (and fsyncs) than changes.
+        assert!(
+            batches.len() <= 50,
+            "{} entries: {batches:?}",
+            batches.len()
+        );
+        for n in nodes {
+            n.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Runs `futures` concurrently and returns their outputs in order.
+    async fn futures_join_all<F: std::future::Future>(
+        futures: impl Iterator<Item = F>,
+    ) -> Vec<F::Output> {
+        let mut set = Vec::new();
+        for f in futures {
+            set.push(Box::pin(f));
+        }
+        let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (f, o) in set.iter_mut().zip(out.iter_mut()) {
+                if o.is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => *o = Some(v),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        out.into_iter().flatten().collect()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

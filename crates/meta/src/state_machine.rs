@@ -171,15 +171,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         for entry in entries {
             state.last_applied = Some(entry.log_id);
             let mut lock = None;
+            let mut batch = Vec::new();
             let changed = match entry.payload {
                 EntryPayload::Blank => false,
                 EntryPayload::Normal(Request::Map(change)) => state.map.apply(&change),
                 EntryPayload::Normal(Request::Lock { op, stamp, ticket }) => {
-                    lock = Some(
-                        state
-                            .locks
-                            .apply_once(ticket, op, entry.log_id.index, stamp),
-                    );
+                    let token = crate::locks::token(entry.log_id.index, 0);
+                    lock = Some(state.locks.apply_once(ticket, op, token, stamp));
+                    false
+                }
+                EntryPayload::Normal(Request::Locks { ops, stamp }) => {
+                    let index = entry.log_id.index;
+                    batch = ops
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (op, ticket))| {
+                            let token = crate::locks::token(index, i);
+                            state.locks.apply_once(ticket, op, token, stamp)
+                        })
+                        .collect();
                     false
                 }
                 EntryPayload::Membership(m) => {
@@ -192,6 +202,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 epoch: state.map.epoch,
                 changed,
                 lock,
+                locks: batch,
             });
         }
         if any {
@@ -292,33 +303,84 @@ mod tests {
                 ticket: None,
             }),
         };
+        // A batch: taken, released and taken by another in one entry;
+        // each change answers, and the last grant's token is the entry's
+        // index and its place in it.
+        use crate::locks::{Op, Outcome};
+        let set = |holder: &[u8]| Op::Set {
+            key: b"lock:b".to_vec(),
+            value: holder.to_vec(),
+            condition: crate::locks::Condition::Nx,
+            expiry: crate::locks::Expiry::Never,
+            get: false,
+        };
+        let release = Op::DelIfEq {
+            key: b"lock:b".to_vec(),
+            value: b"x".to_vec(),
+        };
+        let batch = RaftEntry::<TypeConfig> {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), 6),
+            payload: EntryPayload::Normal(Request::Locks {
+                ops: vec![(set(b"x"), None), (release, None), (set(b"y"), None)],
+                stamp: 1_000,
+            }),
+        };
         let replies = sm
-            .apply([join(1, 1), join(2, 2), join(3, 2), acquire(4), acquire(5)])
+            .apply([
+                join(1, 1),
+                join(2, 2),
+                join(3, 2),
+                acquire(4),
+                acquire(5),
+                batch,
+            ])
             .await
             .expect("apply");
+        let batched = replies.last().map(|r| r.locks.clone());
+        assert_eq!(
+            batched,
+            Some(vec![Outcome::Ok, Outcome::Int(1), Outcome::Ok])
+        );
+        assert_eq!(
+            sm.with_locks(|l| l.get(b"lock:b", 0).map(|l| l.token)),
+            Some(6002)
+        );
         let changed: Vec<(u64, bool)> = replies.iter().map(|r| (r.epoch, r.changed)).collect();
         assert_eq!(
             changed,
-            [(1, true), (2, true), (2, false), (2, false), (2, false)]
+            [
+                (1, true),
+                (2, true),
+                (2, false),
+                (2, false),
+                (2, false),
+                (2, false)
+            ]
         );
         let locked: Vec<_> = replies.iter().map(|r| r.lock.clone()).collect();
-        use crate::locks::Outcome;
         assert_eq!(
             locked,
-            [None, None, None, Some(Outcome::Ok), Some(Outcome::Nil)]
+            [
+                None,
+                None,
+                None,
+                Some(Outcome::Ok),
+                Some(Outcome::Nil),
+                None
+            ]
         );
         let snap = sm.build_snapshot().await.expect("build");
-        assert_eq!(snap.meta.last_log_id.map(|l| l.index), Some(5));
+        assert_eq!(snap.meta.last_log_id.map(|l| l.index), Some(6));
         let before = sm.map();
         drop(sm);
         let mut again = StateMachine::open(&dir).expect("reopen");
         assert_eq!(*again.map(), *before);
         assert!(again.map().covered());
         let (applied, _) = again.applied_state().await.expect("state");
-        assert_eq!(applied.map(|l| l.index), Some(5));
+        assert_eq!(applied.map(|l| l.index), Some(6));
         // The lock and its token came back with the snapshot.
         let held = again.with_locks(|l| l.get(b"lock:a", 0).map(|l| (l.value.clone(), l.token)));
-        assert_eq!(held, Some((b"me".to_vec(), 4)));
+        assert_eq!(held, Some((b"me".to_vec(), 4000)));
         let current = again.get_current_snapshot().await.expect("current");
         assert_eq!(
             current.map(|s| s.meta.snapshot_id),

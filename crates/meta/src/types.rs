@@ -22,6 +22,13 @@ pub enum Request {
         #[serde(default)]
         ticket: Option<locks::Ticket>,
     },
+    /// Changes to the lock table batched into one entry (one fsync for
+    /// all), applied in order at one stamp; each answers in
+    /// [`Response::locks`].
+    Locks {
+        ops: Vec<(locks::Op, Option<locks::Ticket>)>,
+        stamp: u64,
+    },
 }
 
 /// What applying an entry answered.
@@ -34,6 +41,9 @@ pub struct Response {
     /// A lock entry's answer.
     #[serde(default)]
     pub lock: Option<locks::Outcome>,
+    /// A batch's answers, in order.
+    #[serde(default)]
+    pub locks: Vec<locks::Outcome>,
 }
 
 /// A change only the leader can make: any member accepts one and forwards
