@@ -156,7 +156,7 @@ async fn dial(addr: &str, secret: Option<&str>) -> std::io::Result<TcpStream> {
     Ok(s)
 }
 
-/// One exchange on a connection of its own: for proposals, which are rare.
+/// One exchange on a connection of its own.
 async fn once(addr: &str, rpc: &Rpc, ttl: Duration, secret: Option<&str>) -> Result<Reply, String> {
     let body = serde_json::to_vec(rpc).map_err(|e| e.to_string())?;
     let exchange = async {
@@ -171,18 +171,95 @@ async fn once(addr: &str, rpc: &Rpc, ttl: Duration, secret: Option<&str>) -> Res
     serde_json::from_slice(&reply).map_err(|e| e.to_string())
 }
 
-/// Sends proposal `p` to the member whose bus is `addr` (the leader) and
-/// returns what it answered.
-pub(crate) async fn propose(
-    addr: &str,
-    p: &Proposal,
-    ttl: Duration,
-    secret: Option<&str>,
-) -> Result<Response, String> {
-    match once(addr, &Rpc::Propose(p.clone()), ttl, secret).await? {
-        Reply::Propose(r) => r,
-        _ => Err("reply does not match the request".into()),
+/// Most idle connections a [`Pool`] keeps.
+const MAX_IDLE: usize = 64;
+
+/// Kept bus connections for proposals (lock commands come at the rate
+/// clients send them): a proposal takes an idle connection to the leader,
+/// or dials one, and gives it back after the answer.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: Mutex<Vec<(String, TcpStream)>>,
+}
+
+/// Why an exchange failed: on a kept connection, an I/O error most
+/// likely means the peer closed it while idle (so try a new one), while a
+/// timeout means the peer is slow or gone.
+enum Failed {
+    Io(String),
+    Timeout(String),
+}
+
+impl Pool {
+    /// Sends proposal `p` to the member whose bus is `addr` (the leader)
+    /// and returns what it answered.
+    pub(crate) async fn propose(
+        &self,
+        addr: &str,
+        p: &Proposal,
+        ttl: Duration,
+        secret: Option<&str>,
+    ) -> Result<Response, String> {
+        let body = serde_json::to_vec(&Rpc::Propose(p.clone())).map_err(|e| e.to_string())?;
+        let kept = {
+            let mut idle = self.idle.lock();
+            let at = idle.iter().rposition(|(a, _)| a == addr);
+            at.map(|i| idle.swap_remove(i).1)
+        };
+        let answered = match kept {
+            Some(s) => match exchange(s, addr, &body, ttl).await {
+                // A proposal sent twice is answered once (locks carry
+                // tickets; the rest are idempotent).
+                Err(Failed::Io(_)) => self.fresh(addr, &body, ttl, secret).await,
+                other => other,
+            },
+            None => self.fresh(addr, &body, ttl, secret).await,
+        };
+        let (stream, reply) = answered.map_err(|(Failed::Io(e) | Failed::Timeout(e))| e)?;
+        {
+            let mut idle = self.idle.lock();
+            if idle.len() >= MAX_IDLE {
+                idle.remove(0);
+            }
+            idle.push((addr.to_string(), stream));
+        }
+        match serde_json::from_slice(&reply).map_err(|e| e.to_string())? {
+            Reply::Propose(r) => r,
+            _ => Err("reply does not match the request".into()),
+        }
     }
+
+    async fn fresh(
+        &self,
+        addr: &str,
+        body: &[u8],
+        ttl: Duration,
+        secret: Option<&str>,
+    ) -> Result<(TcpStream, Vec<u8>), Failed> {
+        let s = tokio::time::timeout(ttl, dial(addr, secret))
+            .await
+            .map_err(|_| Failed::Timeout(format!("no answer from {addr} in {ttl:?}")))?
+            .map_err(|e| Failed::Io(format!("{addr}: {e}")))?;
+        exchange(s, addr, body, ttl).await
+    }
+}
+
+/// Sends `body` on `s` and reads the answer; the connection comes back
+/// for reuse.
+async fn exchange(
+    mut s: TcpStream,
+    addr: &str,
+    body: &[u8],
+    ttl: Duration,
+) -> Result<(TcpStream, Vec<u8>), Failed> {
+    let reply = tokio::time::timeout(ttl, async {
+        write_frame(&mut s, body).await?;
+        read_frame(&mut s).await
+    })
+    .await
+    .map_err(|_| Failed::Timeout(format!("no answer from {addr} in {ttl:?}")))?
+    .map_err(|e| Failed::Io(format!("{addr}: {e}")))?;
+    Ok((s, reply))
 }
 
 /// How far the member whose bus is `addr` has applied the log.

@@ -265,6 +265,8 @@ pub struct MetaNode {
     detector: Option<JoinHandle<()>>,
     /// Numbers this node's lock changes (see [`crate::locks::Ticket`]).
     tickets: Arc<Mutex<Tickets>>,
+    /// Kept connections for proposals sent to the leader.
+    proposals: network::Pool,
 }
 
 /// This process's lock session: the next change number and those whose
@@ -371,6 +373,7 @@ impl MetaNode {
             bus,
             detector: None,
             tickets: Arc::new(Mutex::new(Tickets::new())),
+            proposals: network::Pool::default(),
         })
     }
 
@@ -420,7 +423,10 @@ impl MetaNode {
             let outcome = match (leader, addr) {
                 (Some(l), _) if l == self.id => self.group.execute(p.clone()).await,
                 (Some(_), Some(addr)) => {
-                    network::propose(&addr, &p, EXECUTE_LIMIT, self.group.secret.as_deref()).await
+                    let secret = self.group.secret.as_deref();
+                    self.proposals
+                        .propose(&addr, &p, EXECUTE_LIMIT, secret)
+                        .await
                 }
                 _ => Err("no leader".to_string()),
             };
