@@ -1,5 +1,6 @@
-//! [`LogStore`]: openraft's log storage over [`LogFile`], plus the vote,
-//! the last purged and the committed log id in a small state file.
+//! [`LogStore`]: openraft's log storage over [`LogFile`], plus the vote
+//! and the last purged log id in a small state file, and the committed
+//! log id in another.
 //!
 //! Every entry is on disk (fsynced) before openraft hears it was
 //! appended, and a vote is on disk before it is acknowledged. The log of
@@ -26,11 +27,14 @@ use crate::Error;
 struct Persisted {
     vote: Option<Vote>,
     last_purged: Option<LogId>,
-    committed: Option<LogId>,
 }
 
 struct Inner {
     state_path: PathBuf,
+    /// The last committed log id, written without fsync (see
+    /// [`LogStore::save_committed`]).
+    committed_path: PathBuf,
+    committed: Option<LogId>,
     file: LogFile,
     entries: BTreeMap<u64, Entry>,
     state: Persisted,
@@ -63,6 +67,12 @@ impl LogStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Persisted::default(),
             Err(e) => return Err(e.into()),
         };
+        let committed_path = dir.join("raft.committed");
+        // Absent, torn or unreadable: nothing known committed; the leader
+        // tells again.
+        let committed = std::fs::read(&committed_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
         let opened = LogFile::open(&dir.join("raft.log"))?;
         let mut entries = BTreeMap::new();
         for (index, payload) in &opened.records {
@@ -79,6 +89,8 @@ impl LogStore {
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 state_path,
+                committed_path,
+                committed,
                 file,
                 entries,
                 state,
@@ -131,14 +143,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.inner.lock().state.vote)
     }
 
+    /// Records how far the log is committed, so a restarted member applies
+    /// that far at once instead of waiting for a leader. Written without
+    /// fsync (openraft does not need it durable: what is committed is in
+    /// the fsynced log either way, and a lost or torn record only means
+    /// waiting for the leader), so a commit costs no extra disk sync.
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let mut inner = self.inner.lock();
-        inner.state.committed = committed;
-        inner.persist().map_err(write_err)
+        inner.committed = committed;
+        let bytes = serde_json::to_vec(&committed).map_err(write_err)?;
+        std::fs::write(&inner.committed_path, bytes).map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        Ok(self.inner.lock().state.committed)
+        Ok(self.inner.lock().committed)
     }
 
     async fn append<I>(
@@ -259,6 +277,17 @@ mod tests {
         let entries = log.try_get_log_entries(0..100).await.expect("read");
         assert_eq!(indexes(&entries), [3, 4, 5, 6]);
         assert_eq!(entries[3], entry(2, 6));
+        // The committed mark comes back; a torn one reads as unknown.
+        let mark = Some(LogId::new(CommittedLeaderId::new(2, 1), 6));
+        log.save_committed(mark).await.expect("commit");
+        drop(log);
+        let mut log = LogStore::open(&dir).expect("reopen");
+        assert_eq!(log.read_committed().await.expect("committed"), mark);
+        drop(log);
+        std::fs::write(dir.join("raft.committed"), b"{\"leader_id\":").expect("tear");
+        let mut log = LogStore::open(&dir).expect("reopen");
+        assert_eq!(log.read_committed().await.expect("committed"), None);
+        assert_eq!(log.read_vote().await.expect("vote"), Some(Vote::new(3, 2)));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

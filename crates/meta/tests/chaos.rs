@@ -40,7 +40,17 @@ impl Schedule {
 }
 
 async fn start(id: NodeId, root: &Path, addr: &str, faults: &Arc<Faults>) -> MetaNode {
-    let bus = TcpListener::bind(addr).await.expect("bind bus");
+    // The port was free when chosen; another socket (an outgoing
+    // connection's local port, another test) may hold it for a while.
+    let mut bus = TcpListener::bind(addr).await;
+    for _ in 0..50 {
+        if bus.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        bus = TcpListener::bind(addr).await;
+    }
+    let bus = bus.expect("bind bus");
     MetaNode::start_with(
         id,
         &root.join(id.to_string()),
