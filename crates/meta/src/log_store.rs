@@ -86,6 +86,12 @@ impl LogStore {
             entries.retain(|&i, _| i > purged.index);
             file.purge(purged.index)?;
         }
+        // The mark counts only if it names an entry this log holds (or one
+        // a purge covered): not one of a log since deleted.
+        let committed = committed.filter(|c: &LogId| {
+            entries.get(&c.index).is_some_and(|e| e.log_id == *c)
+                || state.last_purged.is_some_and(|p| p.index >= c.index)
+        });
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 state_path,
@@ -288,6 +294,12 @@ mod tests {
         let mut log = LogStore::open(&dir).expect("reopen");
         assert_eq!(log.read_committed().await.expect("committed"), None);
         assert_eq!(log.read_vote().await.expect("vote"), Some(Vote::new(3, 2)));
+        // A mark naming an entry the log does not hold is not believed.
+        let stranger = Some(LogId::new(CommittedLeaderId::new(7, 1), 6));
+        log.save_committed(stranger).await.expect("commit");
+        drop(log);
+        let mut log = LogStore::open(&dir).expect("reopen");
+        assert_eq!(log.read_committed().await.expect("committed"), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -632,7 +632,7 @@ impl MetaNode {
     /// Deletes a stopped node's log, vote and snapshot from `dir`, so it
     /// starts blank (as a node that never belonged to a group).
     pub fn forget(dir: &Path) -> Result<(), Error> {
-        for name in ["raft.log", "raft.state", "snapshot"] {
+        for name in ["raft.log", "raft.state", "raft.committed", "snapshot"] {
             match std::fs::remove_file(dir.join(name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
