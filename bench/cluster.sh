@@ -80,56 +80,15 @@ done
 
 # --- helpers ---------------------------------------------------------------
 
-# Short-timeout redis-cli for polling (lib.sh's cli allows 60 s); prints
-# nothing, and still succeeds, if the node does not answer in time.
-qcli() { local port=$1; shift; { timeout 2 redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null || true; } | tr -d '\r'; }
-# field PORT SECTION-COMMAND FIELD: one `name:value` field of CLUSTER INFO
-# or INFO cluster, e.g. field 17391 "cluster info" cluster_state.
-field() { local port=$1 cmd=$2 name=$3; qcli "$port" $cmd | awk -F: -v f="$name" '$1 == f { print $2 }'; }
 # without_pid PID LIST...: LIST without PID, space-separated.
 without_pid() { local drop=$1 p; shift; for p in "$@"; do if [[ $p != "$drop" ]]; then printf '%s ' "$p"; fi; done; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 seconds() { awk -v ms="$1" 'BEGIN { printf "%.2f\n", ms / 1000 }'; }
 
-# wait_cluster NAME PORT...: returns once every node reports
-# cluster_state:ok and knows all the given nodes; dies after
-# CLUSTER_READY_TIMEOUT_S.
-wait_cluster() {
-    local name=$1 port ready i
-    shift
-    for ((i = 0; i < CLUSTER_READY_TIMEOUT_S * 10; i++)); do
-        ready=yes
-        for port in "$@"; do
-            if [[ $(field "$port" "cluster info" cluster_state) != ok ||
-                  $(field "$port" "cluster info" cluster_known_nodes) != "$#" ]]; then
-                ready=""
-                break
-            fi
-        done
-        if [[ -n $ready ]]; then return 0; fi
-        sleep 0.1
-    done
-    for port in "$@"; do echo "--- $name :$port" >&2; qcli "$port" cluster info | head -7 >&2; done
-    die "$name: cluster not ok with $# known nodes on every node within ${CLUSTER_READY_TIMEOUT_S}s"
-}
-
 # --- 1. the shoal cluster --------------------------------------------------
-# The first node is a cluster of one; the other two join through it. Each
-# runs in its own directory and keeps its identity and Raft log in
-# <dir>/node-<port>/.
+# lib.sh's start_shoal_cluster: the first node alone, the other two join it.
 SHOAL_PID=""
-for port in "${SHOAL_PORTS[@]}"; do
-    dir=$WORK/shoal-$port
-    mkdir -p "$dir"
-    join=()
-    if [[ $port != "$SHOAL_PORT" ]]; then join=(--join "127.0.0.1:$SHOAL_PORT"); fi
-    (cd "$dir" && exec "$SHOAL_BIN" --port "$port" --bind 127.0.0.1 --dir "$dir" \
-        --loglevel warning --save "" --appendonly no "${join[@]}") >"$RAW/shoal-$port.log" 2>&1 &
-    SHOAL_PID+="$! "
-    # The seed must answer before anyone joins it.
-    wait_ready "shoal :$port" "$port" "$!" "$RAW/shoal-$port.log"
-done
-wait_cluster shoal "${SHOAL_PORTS[@]}"
+start_shoal_cluster "${SHOAL_PORTS[@]}"
 log "shoal cluster ok on ${SHOAL_PORTS[*]} (pids $SHOAL_PID)"
 
 # --- 2. the Redis cluster --------------------------------------------------

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What bench/run.sh and bench/memory_types.sh share: sourced by both, after
+# What the bench/*.sh scripts share: sourced by each, after
 # `set -euo pipefail`, never run on its own.
 #
 # The sourcing script sets ROOT (the repository root) and SCRIPT (its name
@@ -9,8 +9,8 @@
 #   STOP_TIMEOUT_S         how long a server may take to exit after TERM
 # The functions below set the rest: RESULTS_FILE OUT_DIR LOAD_TIMEOUT
 # READY_TIMEOUT_S BEGIN_MARK END_MARK, START_EPOCH LOAD_START, SHOAL_BIN
-# SUBSTITUTE, WORK RUN_ID RAW, SHOAL_PID REDIS_PID, ELAPSED and the report
-# facts.
+# SUBSTITUTE, WORK RUN_ID RAW, SHOAL_PID REDIS_PID OTHER_PID, ELAPSED and the
+# report facts.
 
 die() { echo "$SCRIPT: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -105,18 +105,20 @@ make_workspace() {
     mkdir -p "$RAW"
     SHOAL_PID=""
     REDIS_PID=""
+    OTHER_PID=""   # any other servers a script starts (e.g. etcd members)
     trap cleanup EXIT
     trap 'exit 130' INT TERM
 }
 
-# Stops exactly the servers this script started, by PID: TERM, up to
+# Stops exactly the servers this script started, by PID (SHOAL_PID,
+# REDIS_PID and OTHER_PID, each a space-separated list): TERM, up to
 # STOP_TIMEOUT_S for it to exit, then KILL.
 stop_servers() {
     local pid i
-    for pid in $SHOAL_PID $REDIS_PID; do
+    for pid in $SHOAL_PID $REDIS_PID $OTHER_PID; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in $SHOAL_PID $REDIS_PID; do
+    for pid in $SHOAL_PID $REDIS_PID $OTHER_PID; do
         for ((i = 0; i < STOP_TIMEOUT_S * 10; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
@@ -126,6 +128,7 @@ stop_servers() {
     done
     SHOAL_PID=""
     REDIS_PID=""
+    OTHER_PID=""
 }
 
 cleanup() {
@@ -174,6 +177,61 @@ wait_ready() {
 }
 
 cli() { local port=$1; shift; timeout 60 redis-cli -p "$port" "$@"; }
+
+# --- clusters --------------------------------------------------------------
+# For the scripts that start a shoal cluster (cluster.sh, locks.sh); they set
+# CLUSTER_READY_TIMEOUT_S.
+
+# Short-timeout redis-cli for polling (cli allows 60 s); prints nothing, and
+# still succeeds, if the node does not answer in time.
+qcli() { local port=$1; shift; { timeout 2 redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null || true; } | tr -d '\r'; }
+# field PORT SECTION-COMMAND FIELD: one `name:value` field of CLUSTER INFO
+# or INFO cluster, e.g. field 17391 "cluster info" cluster_state.
+# shellcheck disable=SC2086 # $cmd is two words on purpose
+field() { local port=$1 cmd=$2 name=$3; qcli "$port" $cmd | awk -F: -v f="$name" '$1 == f { print $2 }'; }
+
+# wait_cluster NAME PORT...: returns once every node reports
+# cluster_state:ok and knows all the given nodes; dies after
+# CLUSTER_READY_TIMEOUT_S.
+wait_cluster() {
+    local name=$1 port ready i
+    shift
+    for ((i = 0; i < CLUSTER_READY_TIMEOUT_S * 10; i++)); do
+        ready=yes
+        for port in "$@"; do
+            if [[ $(field "$port" "cluster info" cluster_state) != ok ||
+                  $(field "$port" "cluster info" cluster_known_nodes) != "$#" ]]; then
+                ready=""
+                break
+            fi
+        done
+        if [[ -n $ready ]]; then return 0; fi
+        sleep 0.1
+    done
+    for port in "$@"; do echo "--- $name :$port" >&2; qcli "$port" cluster info | head -7 >&2; done
+    die "$name: cluster not ok with $# known nodes on every node within ${CLUSTER_READY_TIMEOUT_S}s"
+}
+
+# start_shoal_cluster PORT...: a shoal cluster on loopback, its PIDs added
+# to SHOAL_PID. The first node is a cluster of one; the others join
+# through it. Each runs in its own directory WORK/shoal-PORT and keeps its
+# identity and Raft log in <dir>/node-<port>/; logs go to RAW/shoal-PORT.log.
+# Returns once wait_cluster is satisfied.
+start_shoal_cluster() {
+    local port dir join
+    for port in "$@"; do
+        dir=$WORK/shoal-$port
+        mkdir -p "$dir"
+        join=()
+        if [[ $port != "$1" ]]; then join=(--join "127.0.0.1:$1"); fi
+        (cd "$dir" && exec "$SHOAL_BIN" --port "$port" --bind 127.0.0.1 --dir "$dir" \
+            --loglevel warning --save "" --appendonly no "${join[@]}") >"$RAW/shoal-$port.log" 2>&1 &
+        SHOAL_PID+="$! "
+        # The seed must answer before anyone joins it.
+        wait_ready "shoal :$port" "$port" "$!" "$RAW/shoal-$port.log"
+    done
+    wait_cluster shoal "$@"
+}
 
 # --- memory ----------------------------------------------------------------
 info_field() { cli "$1" info memory | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'; }
