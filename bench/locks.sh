@@ -156,7 +156,16 @@ log "one 4 KiB O_DSYNC write on $FS_TYPE: ${FSYNC_MS:-?} ms"
 
 # --- 1. shoal: 3 voters ----------------------------------------------------
 start_shoal_cluster "${SHOAL_PORTS[@]}"
-log "shoal cluster ok on ${SHOAL_PORTS[*]} (pids $SHOAL_PID)"
+# A joined node becomes a voter once the group admits it: wait until every
+# node counts three voters, so no run measures a two-voter group.
+for ((t = 0; ; t++)); do
+    voters=""
+    for port in "${SHOAL_PORTS[@]}"; do voters+="$(field "$port" "info cluster" cluster_raft_voters) "; done
+    [[ $voters == "3 3 3 " ]] && break
+    (( t < CLUSTER_READY_TIMEOUT_S * 10 )) || die "shoal: cluster_raft_voters is '$voters' on ${SHOAL_PORTS[*]} after ${CLUSTER_READY_TIMEOUT_S}s, want 3 on each"
+    sleep 0.1
+done
+log "shoal cluster ok on ${SHOAL_PORTS[*]} with 3 voters (pids $SHOAL_PID)"
 
 # --- 2. redis-server -------------------------------------------------------
 mkdir -p "$WORK/redis"
@@ -235,6 +244,10 @@ ETCD_EPS=$(leader_first "$ETCD_LEAD_INDEX" "${ETCD_CLIENT_PORTS[@]/#/127.0.0.1:}
 log "endpoints, leader first: shoal $SHOAL_EPS; etcd $ETCD_EPS"
 
 # --- 4. the runs -----------------------------------------------------------
+# Where each server log stands now: warnings counted at the end are those
+# logged during the runs (start-up logs its own, peers not yet up and so on).
+declare -A LOG_START
+for f in "$RAW"/shoal-*.log "$RAW"/etcd-*.log; do LOG_START[$f]=$(wc -l <"$f"); done
 RECORDS=$WORK/records.tsv
 # system clients pairs errors seconds pairs_per_s p50 p99 max stopped_by load1 note
 : >"$RECORDS"
@@ -281,17 +294,20 @@ for sys in shoal redis etcd; do
     for pid in $(pids_of "$sys"); do kill -0 "$pid" 2>/dev/null || GONE+="$sys pid $pid; "; done
 done
 SHOAL_LEADER_END=$(field "$SHOAL_PORT" "info cluster" cluster_raft_leader)
+SHOAL_VOTERS_END=$(field "$SHOAL_PORT" "info cluster" cluster_raft_voters)
 etcd_ctl endpoint status >"$RAW/etcd-status-end.txt" 2>&1 || true
 ETCD_LEAD_END=$(awk -F', ' '$5 == "true" { sub(".*:", "", $1); print $1 }' "$RAW/etcd-status-end.txt")
 
-# Warnings and errors in the server logs, counted before the servers are
-# stopped (shutting down logs warnings of its own). shoal runs at
+# Warnings and errors the servers logged during the runs, counted before
+# they are stopped (shutting down logs warnings of its own). shoal runs at
 # --loglevel warning; etcd's zap lines carry "level":"warn" or "error".
-log_count() { cat "$@" 2>/dev/null | grep -ciE "$LOG_PATTERN" || true; }
 LOG_PATTERN='"level":"(warn|error|fatal|panic)"|\bWARN\b|\bERROR\b|panic'
-SHOAL_LOG_LINES=$(log_count "$RAW"/shoal-*.log)
-ETCD_LOG_LINES=$(log_count "$RAW"/etcd-*.log)
-ETCD_SLOW=$(cat "$RAW"/etcd-*.log | grep -c 'took too long' || true)
+# since_start LOG...: the lines each log gained since LOG_START.
+since_start() { local f n; for f in "$@"; do n=${LOG_START[$f]}; tail -n +$((n + 1)) "$f"; done; }
+SHOAL_LOG_LINES=$(since_start "$RAW"/shoal-*.log | grep -ciE "$LOG_PATTERN" || true)
+ETCD_LOG_LINES=$(since_start "$RAW"/etcd-*.log | grep -ciE "$LOG_PATTERN" || true)
+ETCD_SLOW=$(since_start "$RAW"/etcd-*.log | grep -c 'took too long' || true)
+since_start "$RAW"/shoal-*.log "$RAW"/etcd-*.log | grep -iE "$LOG_PATTERN" >"$RAW/warnings-during-runs.txt" || true
 
 stop_servers
 cp "$RECORDS" "$RAW/records.tsv"
@@ -362,10 +378,11 @@ SECTION=$WORK/section.md
     echo
     notes=$(awk -F'\t' '$12 != "" { printf "- %s, %s clients: %s\n", $1, $2, $12 }' "$RECORDS")
     if [[ -n $notes ]]; then echo "Notes from the runs (driver stderr in the raw directory):"; echo; echo "$notes"; echo; fi
-    echo "Afterwards: ${GONE:-every server still running}; shoal Raft leader $SHOAL_LEADER_ID at start,"
-    echo "${SHOAL_LEADER_END:-none} at the end; etcd leader :$ETCD_LEAD at start, :${ETCD_LEAD_END:-none} at the end."
-    echo "Warning or error lines in the logs: shoal $SHOAL_LOG_LINES, etcd $ETCD_LOG_LINES (of which"
-    echo "$ETCD_SLOW \"took too long\")."
+    echo "Afterwards: ${GONE:-every server still running}; shoal Raft leader $SHOAL_LEADER_ID (:${SHOAL_PORTS[SHOAL_LEAD]})"
+    echo "at start, ${SHOAL_LEADER_END:-none} at the end with ${SHOAL_VOTERS_END:-?} voters; etcd leader :$ETCD_LEAD at start,"
+    echo ":${ETCD_LEAD_END:-none} at the end."
+    echo "Warning or error lines logged during the runs: shoal $SHOAL_LOG_LINES, etcd $ETCD_LOG_LINES (of which"
+    echo "$ETCD_SLOW \"took too long\"); they are in the raw directory's warnings-during-runs.txt."
     echo "<!-- $SCRIPT end -->"
 } >"$SECTION"
 cp "$SECTION" "$OUT_FILE"
