@@ -249,36 +249,68 @@ log "endpoints, leader first: shoal $SHOAL_EPS; etcd $ETCD_EPS"
 declare -A LOG_START
 for f in "$RAW"/shoal-*.log "$RAW"/etcd-*.log; do LOG_START[$f]=$(wc -l <"$f"); done
 RECORDS=$WORK/records.tsv
-# system clients pairs errors seconds pairs_per_s p50 p99 max stopped_by load1 note
+# 1 system 2 clients 3 pairs 4 errors 5 seconds 6 pairs_per_s 7 p50 8 p99
+# 9 max 10 stopped_by 11 driver_cpu_s (from the driver), then 12 load1
+# before the run, 13 the system's server CPU in cores, 14 others' CPU % of
+# the machine, 15 note
 : >"$RECORDS"
 
 pids_of() { case $1 in shoal) echo "$SHOAL_PID" ;; redis) echo "$REDIS_PID" ;; etcd) echo "$OTHER_PID" ;; esac; }
 eps_of() { case $1 in shoal) echo "$SHOAL_EPS" ;; redis) echo "127.0.0.1:$REDIS_PORT" ;; etcd) echo "$ETCD_EPS" ;; esac; }
 
-# drive SYSTEM CLIENTS: one driver run; appends its line, the load average
-# before it and a note to RECORDS. A run that fails or finds a server gone
-# is recorded as such and the script goes on.
+# CPU accounting, so a run can tell its own load from the rest of the
+# machine's (the load average cannot: the servers' fsync waits and the
+# driver's threads count in it). Clock ticks of user + nice + system time
+# of all CPUs, and of the given PIDs (utime + stime).
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 }' /proc/stat; }
+pid_ticks() {
+    local pid total=0 t
+    for pid in "$@"; do
+        # Fields after "(comm) ": state is 1st, utime 12th, stime 13th.
+        t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+
+# drive SYSTEM CLIENTS: one driver run; appends to RECORDS its line, the
+# load average before it, the system's CPU, the other processes' CPU and a
+# note. A run that fails or finds a server gone is recorded as such and the
+# script goes on.
 drive() {
-    local sys=$1 clients=$2 out err load pid dead="" rc=0
+    local sys=$1 clients=$2 out err load pid dead="" rc=0 b0 b1 s0 s1 a0 a1 t0 t1
     out=$RAW/$sys-c$clients.tsv
     err=$RAW/$sys-c$clients.err
     for pid in $(pids_of "$sys"); do kill -0 "$pid" 2>/dev/null || dead+="$pid "; done
     load=$(load1)
     log "$sys, $clients clients: up to $PAIRS pairs or ${RUN_SECONDS}s (load $load)"
+    local mine all
+    read -ra mine <<<"$(pids_of "$sys")"
+    read -ra all <<<"$SHOAL_PID $REDIS_PID $OTHER_PID"
+    b0=$(busy_ticks); s0=$(pid_ticks "${mine[@]}"); a0=$(pid_ticks "${all[@]}"); t0=$(date +%s%N)
     timeout $((RUN_SECONDS + DRIVER_SLACK_S)) "$DRIVER" -system "$sys" -endpoints "$(eps_of "$sys")" \
         -clients "$clients" -pairs "$PAIRS" -seconds "${RUN_SECONDS}s" -op-timeout "${OP_TIMEOUT_S}s" \
         >"$out" 2>"$err" || rc=$?
+    t1=$(date +%s%N); b1=$(busy_ticks); s1=$(pid_ticks "${mine[@]}"); a1=$(pid_ticks "${all[@]}")
     local note=""
     [[ -z $dead ]] || note+="server pid(s) ${dead% } gone before the run; "
     if (( rc != 0 )) || [[ $(wc -l <"$out") != 1 ]]; then
         note+="driver failed (exit $rc): $(tail -n 1 "$err" | tr '\t' ' ')"
-        printf '%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t%s\t%s\n' "$sys" "$clients" "$load" "$note" >>"$RECORDS"
+        printf '%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\t-\t-\t%s\n' "$sys" "$clients" "$load" "$note" >>"$RECORDS"
         log "$sys, $clients clients: $note"
         return 0
     fi
-    [[ -s $err ]] && note+="$(wc -l <"$err") line(s) on stderr, first: $(head -n 1 "$err" | tr '\t' ' ')"
-    printf '%s\t%s\t%s\n' "$(cat "$out")" "$load" "$note" >>"$RECORDS"
-    log "$sys, $clients clients: $(awk -F'\t' '{ printf "%s pairs/s, p50 %s ms, p99 %s ms, %s errors (%s pairs in %s s, stopped by %s)", $6, $7, $8, $4, $3, $5, $10 }' "$out")"
+    if [[ -s $err ]]; then note+="$(wc -l <"$err") line(s) on stderr, first: $(head -n 1 "$err" | tr '\t' ' ')"; fi
+    # The system's servers in cores; everyone else (not our seven servers,
+    # not the driver) as a share of all the machine's CPU time.
+    local cpu
+    cpu=$(awk -F'\t' -v hz="$HZ" -v n="$NCPU" -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v a="$((a1 - a0))" \
+        -v ns="$((t1 - t0))" '{ wall = ns / 1e9; other = (b - a) / hz - $11; if (other < 0) other = 0
+            printf "%.2f\t%.0f", s / hz / wall, 100 * other / (wall * n) }' "$out")
+    printf '%s\t%s\t%s\t%s\n' "$(cat "$out")" "$load" "$cpu" "$note" >>"$RECORDS"
+    log "$sys, $clients clients: $(awk -F'\t' '{ printf "%s pairs/s, p50 %s ms, p99 %s ms, %s errors (%s pairs in %s s, stopped by %s)", $6, $7, $8, $4, $3, $5, $10 }' "$out"); server CPU ${cpu%%$'\t'*} cores, others ${cpu#*$'\t'}% of the machine"
 }
 
 # The systems take turns, in reverse order every other client count, so
@@ -352,18 +384,23 @@ SECTION=$WORK/section.md
     echo "- Each run: up to $PAIRS pairs over all clients or ${RUN_SECONDS} s, whichever ends first;"
     echo "  pairs/s = pairs completed / the run's seconds. Order: shoal, etcd, redis at the first"
     echo "  client count, reversed at the next, and so on."
+    echo "- *server CPU*: the CPU time (user + system) of that system's server processes over the"
+    echo "  run, in cores. *others' CPU*: the machine's busy time (user + nice + system, /proc/stat)"
+    echo "  less all seven servers' and the driver's own, as a share of all $NCPU cores: what the rest of"
+    echo "  the machine (another engineer's builds and tests) took during the run. The load average"
+    echo "  before each run counts this benchmark's own threads and fsync waits too."
     shortest=$(awk -F'\t' '$5 != "-" && (!m || $5 < m) { m = $5 } END { print m + 0 }' "$RECORDS")
     if awk -v d="$shortest" 'BEGIN { exit !(d < 2) }'; then
         echo "- **Quick check, not a result:** the shortest run took ${shortest} s; below ~2 s per"
         echo "  run the figures are coarse. Use the default PAIRS/RUN_SECONDS for figures."
     fi
     echo
-    echo "| system | clients | pairs | pairs/s | p50 ms | p99 ms | max ms | errors | stopped by | load before |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+    echo "| system | clients | pairs | pairs/s | p50 ms | p99 ms | max ms | errors | stopped by | server CPU (cores) | others' CPU | load before |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
     for c in "${CLIENT_COUNTS[@]}"; do
         for sys in shoal etcd redis; do
             awk -F'\t' -v s="$sys" -v c="$c" '$1 == s && $2 == c {
-                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $6, $7, $8, $9, $4, $10, $11 }' "$RECORDS"
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s |\n", $1, $2, $3, $6, $7, $8, $9, $4, $10, $13, $14, $12 }' "$RECORDS"
         done
     done
     echo
@@ -376,7 +413,7 @@ SECTION=$WORK/section.md
             "$(ratio_or_dash "$sp" "$rp")" "$(at_least "$sp" "$ep")" "$(at_least "$e99" "$s99")"
     done
     echo
-    notes=$(awk -F'\t' '$12 != "" { printf "- %s, %s clients: %s\n", $1, $2, $12 }' "$RECORDS")
+    notes=$(awk -F'\t' '$15 != "" { printf "- %s, %s clients: %s\n", $1, $2, $15 }' "$RECORDS")
     if [[ -n $notes ]]; then echo "Notes from the runs (driver stderr in the raw directory):"; echo; echo "$notes"; echo; fi
     echo "Afterwards: ${GONE:-every server still running}; shoal Raft leader $SHOAL_LEADER_ID (:${SHOAL_PORTS[SHOAL_LEAD]})"
     echo "at start, ${SHOAL_LEADER_END:-none} at the end with ${SHOAL_VOTERS_END:-?} voters; etcd leader :$ETCD_LEAD at start,"

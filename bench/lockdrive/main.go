@@ -23,10 +23,12 @@
 //
 // Output: one tab-separated line on stdout,
 //
-//	system clients pairs errors seconds pairs_per_s p50_ms p99_ms max_ms stopped_by
+//	system clients pairs errors seconds pairs_per_s p50_ms p99_ms max_ms stopped_by cpu_s
 //
 // (pairs = completed without error; stopped_by = "count" when the pair
-// budget ran out, "time" when the time cap did). The first few errors go
+// budget ran out, "time" when the time cap did; cpu_s = the CPU time this
+// process used, user + system, from its start, so the caller can tell its
+// own load from the servers'). The first few errors go
 // to stderr. Every loop is bounded: by -pairs in total, by -seconds of
 // wall time, and each request by -op-timeout.
 package main
@@ -45,6 +47,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -237,11 +240,22 @@ func run(cfg config) (string, error) {
 		stoppedBy = "time"
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
-	return fmt.Sprintf("%s\t%d\t%d\t%d\t%.3f\t%.1f\t%s\t%s\t%s\t%s",
+	return fmt.Sprintf("%s\t%d\t%d\t%d\t%.3f\t%.1f\t%s\t%s\t%s\t%s\t%.2f",
 		cfg.system, cfg.clients, len(all), errCount, elapsed.Seconds(),
 		float64(len(all))/elapsed.Seconds(),
 		ms(percentile(all, 0.50)), ms(percentile(all, 0.99)), ms(percentile(all, 1)),
-		stoppedBy), nil
+		stoppedBy, cpuSeconds()), nil
+}
+
+// cpuSeconds is the user + system CPU time this process has used; 0 if
+// the kernel will not say.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 // onePair acquires key with token and releases it, returning the time from
