@@ -36,6 +36,10 @@
 #                  load average is at most this (default 1.0) ...
 #   QUIET_WAIT_S   ... for at most this many seconds (default 300; 0 = do
 #                  not wait); the report gives the load either way
+#   QUIET_OTHERS   before each run, wait until processes other than this
+#                  benchmark's used at most this % of the machine's CPU
+#                  over 3 s (default 10) ...
+#   QUIET_RUN_WAIT_S ... for at most this many seconds per run (default 30)
 # At the defaults the runs take about 3.5 minutes (each of the 9 stops at
 # PAIRS or RUN_SECONDS, whichever comes first), plus the builds and up to
 # QUIET_WAIT_S of waiting.
@@ -46,7 +50,8 @@ SCRIPT=bench/locks.sh
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-COMMAND_LINE=$(command_line "$SCRIPT${*:+ $*}" SHOAL_BIN SHOAL_PORT REDIS_PORT ETCD_PORT PAIRS RUN_SECONDS CLIENTS QUIET_LOAD QUIET_WAIT_S)
+COMMAND_LINE=$(command_line "$SCRIPT${*:+ $*}" SHOAL_BIN SHOAL_PORT REDIS_PORT ETCD_PORT PAIRS RUN_SECONDS CLIENTS \
+    QUIET_LOAD QUIET_WAIT_S QUIET_OTHERS QUIET_RUN_WAIT_S)
 # OUT_DIR=bench/out, READY_TIMEOUT_S (RESULTS_FILE and the marks are unused:
 # this script writes its own file)
 shared_settings
@@ -59,6 +64,9 @@ REDIS_PORT=${REDIS_PORT:-17400}
 ETCD_PORT=${ETCD_PORT:-17401}
 QUIET_LOAD=${QUIET_LOAD:-1.0}
 QUIET_WAIT_S=${QUIET_WAIT_S:-300}
+QUIET_OTHERS=${QUIET_OTHERS:-10}
+QUIET_RUN_WAIT_S=${QUIET_RUN_WAIT_S:-30}
+QUIET_SAMPLE_S=3
 OP_TIMEOUT_S=5              # one request, in the driver
 DRIVER_SLACK_S=120          # beyond RUN_SECONDS: connecting, warm-up, a stalled last request
 CLUSTER_READY_TIMEOUT_S=30  # shoal: cluster_state:ok with 3 known nodes
@@ -69,7 +77,8 @@ GOCODE=/usr/share/gocode    # where Debian's golang-*-dev packages put their sou
 DRIVER=$ROOT/target/lockdrive/lockdrive
 
 require_positive PAIRS RUN_SECONDS SHOAL_PORT REDIS_PORT ETCD_PORT
-[[ $QUIET_WAIT_S =~ ^[0-9]+$ ]] || die "QUIET_WAIT_S must be a whole number of seconds"
+[[ $QUIET_WAIT_S =~ ^[0-9]+$ && $QUIET_RUN_WAIT_S =~ ^[0-9]+$ ]] || die "QUIET_WAIT_S and QUIET_RUN_WAIT_S must be whole numbers of seconds"
+if ! [[ $QUIET_OTHERS =~ ^[0-9]+$ ]] || (( QUIET_OTHERS > 100 )); then die "QUIET_OTHERS must be a percentage, 0..100"; fi
 [[ $QUIET_LOAD =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "QUIET_LOAD must be a number"
 (( PAIRS <= 10000000 && RUN_SECONDS <= 600 )) || die "PAIRS <= 10000000, RUN_SECONDS <= 600"
 read -ra CLIENT_COUNTS <<<"$CLIENTS"
@@ -275,6 +284,29 @@ pid_ticks() {
     echo "$total"
 }
 
+# others_share SECONDS: the share (%) of all cores that processes other
+# than our servers used over the next SECONDS (call it between runs).
+others_share() {
+    local all b0 a0 t0 b1 a1 t1
+    read -ra all <<<"$SHOAL_PID $REDIS_PID $OTHER_PID"
+    b0=$(busy_ticks); a0=$(pid_ticks "${all[@]}"); t0=$(date +%s%N)
+    sleep "$1"
+    t1=$(date +%s%N); b1=$(busy_ticks); a1=$(pid_ticks "${all[@]}")
+    awk -v hz="$HZ" -v n="$NCPU" -v b="$((b1 - b0))" -v a="$((a1 - a0))" -v ns="$((t1 - t0))" \
+        'BEGIN { o = (b - a) / hz; if (o < 0) o = 0; printf "%.0f\n", 100 * o / (ns / 1e9 * n) }'
+}
+
+# wait_for_quiet: samples others_share until it is at most QUIET_OTHERS or
+# QUIET_RUN_WAIT_S have passed; sets QUIET_SHARE and QUIET_WAITED.
+wait_for_quiet() {
+    QUIET_WAITED=0
+    while :; do
+        QUIET_SHARE=$(others_share "$QUIET_SAMPLE_S")
+        QUIET_WAITED=$((QUIET_WAITED + QUIET_SAMPLE_S))
+        (( QUIET_SHARE <= QUIET_OTHERS || QUIET_WAITED >= QUIET_RUN_WAIT_S )) && return 0
+    done
+}
+
 # drive SYSTEM CLIENTS: one driver run; appends to RECORDS its line, the
 # load average before it, the system's CPU, the other processes' CPU and a
 # note. A run that fails or finds a server gone is recorded as such and the
@@ -284,6 +316,15 @@ drive() {
     out=$RAW/$sys-c$clients.tsv
     err=$RAW/$sys-c$clients.err
     for pid in $(pids_of "$sys"); do kill -0 "$pid" 2>/dev/null || dead+="$pid "; done
+    local quiet=""
+    if (( QUIET_RUN_WAIT_S > 0 )); then
+        wait_for_quiet
+        if (( QUIET_SHARE > QUIET_OTHERS )); then
+            quiet="other processes still took ${QUIET_SHARE}% of the CPU when the run started (waited ${QUIET_WAITED}s); "
+        elif (( QUIET_WAITED > QUIET_SAMPLE_S )); then
+            quiet="waited ${QUIET_WAITED}s for other processes' CPU to fall to ${QUIET_SHARE}%; "
+        fi
+    fi
     load=$(load1)
     log "$sys, $clients clients: up to $PAIRS pairs or ${RUN_SECONDS}s (load $load)"
     local mine all
@@ -294,7 +335,7 @@ drive() {
         -clients "$clients" -pairs "$PAIRS" -seconds "${RUN_SECONDS}s" -op-timeout "${OP_TIMEOUT_S}s" \
         >"$out" 2>"$err" || rc=$?
     t1=$(date +%s%N); b1=$(busy_ticks); s1=$(pid_ticks "${mine[@]}"); a1=$(pid_ticks "${all[@]}")
-    local note=""
+    local note=$quiet
     [[ -z $dead ]] || note+="server pid(s) ${dead% } gone before the run; "
     if (( rc != 0 )) || [[ $(wc -l <"$out") != 1 ]]; then
         note+="driver failed (exit $rc): $(tail -n 1 "$err" | tr '\t' ' ')"
@@ -303,6 +344,7 @@ drive() {
         return 0
     fi
     if [[ -s $err ]]; then note+="$(wc -l <"$err") line(s) on stderr, first: $(head -n 1 "$err" | tr '\t' ' ')"; fi
+    note=${note%; }
     # The system's servers in cores; everyone else (not our seven servers,
     # not the driver) as a share of all the machine's CPU time.
     local cpu
@@ -388,7 +430,9 @@ SECTION=$WORK/section.md
     echo "  run, in cores. *others' CPU*: the machine's busy time (user + nice + system, /proc/stat)"
     echo "  less all seven servers' and the driver's own, as a share of all $NCPU cores: what the rest of"
     echo "  the machine (another engineer's builds and tests) took during the run. The load average"
-    echo "  before each run counts this benchmark's own threads and fsync waits too."
+    echo "  before each run counts this benchmark's own threads and fsync waits too. Before each"
+    echo "  run the script waited up to ${QUIET_RUN_WAIT_S} s for the others' share, sampled over ${QUIET_SAMPLE_S} s, to be at"
+    echo "  most ${QUIET_OTHERS}% (the notes below say when it waited or gave up)."
     shortest=$(awk -F'\t' '$5 != "-" && (!m || $5 < m) { m = $5 } END { print m + 0 }' "$RECORDS")
     if awk -v d="$shortest" 'BEGIN { exit !(d < 2) }'; then
         echo "- **Quick check, not a result:** the shortest run took ${shortest} s; below ~2 s per"
