@@ -136,7 +136,9 @@ while above "$(load1)" "$QUIET_LOAD" && (( QUIET_WAITED < QUIET_WAIT_S )); do
     sleep 10
     QUIET_WAITED=$((QUIET_WAITED + 10))
 done
-if above "$(load1)" "$QUIET_LOAD"; then
+if (( QUIET_WAIT_S == 0 )); then
+    QUIET_NOTE="not waited for (QUIET_WAIT_S=0); 1-minute load average $(load1) at start"
+elif above "$(load1)" "$QUIET_LOAD"; then
     QUIET_NOTE="the 1-minute load average was still $(load1) (> $QUIET_LOAD) after waiting ${QUIET_WAITED}s: figures taken on a busy machine"
 else
     QUIET_NOTE="1-minute load average $(load1) at start (waited ${QUIET_WAITED}s for it to be <= $QUIET_LOAD)"
