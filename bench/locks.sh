@@ -40,9 +40,9 @@
 #                  benchmark's used at most this % of the machine's CPU
 #                  over 3 s (default 10) ...
 #   QUIET_RUN_WAIT_S ... for at most this many seconds per run (default 30)
-# At the defaults the runs take about 3.5 minutes (each of the 9 stops at
+# At the defaults the runs take about 4 minutes (each of the 9 stops at
 # PAIRS or RUN_SECONDS, whichever comes first), plus the builds and up to
-# QUIET_WAIT_S of waiting.
+# QUIET_WAIT_S of waiting and the 3 s quiet check before each run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
