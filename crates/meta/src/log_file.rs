@@ -139,6 +139,23 @@ impl LogFile {
         &mut self,
         records: impl IntoIterator<Item = (u64, &'a [u8])>,
     ) -> Result<(), Error> {
+        self.write(records)?;
+        self.file.sync_data()?;
+        Ok(())
+    }
+
+    /// A second handle on the file, to sync it without holding the log
+    /// (see [`LogFile::write`]).
+    pub fn handle(&self) -> Result<File, Error> {
+        Ok(self.file.try_clone()?)
+    }
+
+    /// Appends records like [`LogFile::append`], but leaves them to be
+    /// synced by whoever calls `sync_data` on a [`LogFile::handle`] next.
+    pub fn write<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> Result<(), Error> {
         let mut buf = Vec::new();
         let mut offsets = Vec::new();
         let mut expect = self.next_index();
@@ -164,7 +181,6 @@ impl LogFile {
         }
         self.file.seek(SeekFrom::Start(self.end))?;
         self.file.write_all(&buf)?;
-        self.file.sync_data()?;
         self.end += buf.len() as u64;
         self.offsets.extend(offsets);
         Ok(())

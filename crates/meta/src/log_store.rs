@@ -3,7 +3,10 @@
 //! log id in another.
 //!
 //! Every entry is on disk (fsynced) before openraft hears it was
-//! appended, and a vote is on disk before it is acknowledged. The log of
+//! appended, and a vote is on disk before it is acknowledged. Syncs of
+//! appended entries happen on a thread of their own ([`Flusher`]), so
+//! the leader writes new entries and replicates while one runs, and one
+//! sync covers every entry written meanwhile. The log of
 //! the metadata group is small (shard-map changes and locks), so entries
 //! are also kept in memory for reads; a purge trims both.
 
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{RaftLogId, RaftLogReader, StorageIOError};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::log_file::{write_atomic, LogFile};
@@ -51,6 +54,96 @@ impl Inner {
 #[derive(Clone)]
 pub struct LogStore {
     inner: Arc<Mutex<Inner>>,
+    /// Syncs appended entries in the background; None: each append syncs
+    /// before it returns (for a simulation on a paused clock, where a
+    /// thread's work would look like time standing still).
+    flusher: Option<Arc<Flusher>>,
+}
+
+/// Appends whose entries are written but not yet synced.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<LogFlushed<TypeConfig>>,
+    closed: bool,
+}
+
+/// Group commit: a thread that syncs the log file and then tells openraft
+/// every append written before the sync is on disk. Appends go on while
+/// it syncs (the leader's own sync overlaps its followers'), and one sync
+/// covers everything written meanwhile.
+struct Flusher {
+    queue: Arc<(Mutex<Queue>, Condvar)>,
+    /// Held while syncing and answering, so appends are answered in order
+    /// and a truncate or purge waits for the answers before it.
+    syncing: Arc<Mutex<()>>,
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        let (queue, wake) = &*self.queue;
+        queue.lock().closed = true;
+        wake.notify_all();
+    }
+}
+
+/// Syncs `inner`'s file and answers `waiting`, in order.
+fn flush(inner: &Mutex<Inner>, waiting: Vec<LogFlushed<TypeConfig>>) {
+    if waiting.is_empty() {
+        return;
+    }
+    let synced = inner
+        .lock()
+        .file
+        .handle()
+        .and_then(|f| Ok(f.sync_data()?))
+        .map_err(|e| e.to_string());
+    for callback in waiting {
+        callback.log_io_completed(synced.clone().map_err(std::io::Error::other));
+    }
+}
+
+impl Flusher {
+    fn start(inner: Arc<Mutex<Inner>>) -> Result<Flusher, Error> {
+        let queue: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
+        let syncing: Arc<Mutex<()>> = Arc::default();
+        let (q, order) = (queue.clone(), syncing.clone());
+        std::thread::Builder::new()
+            .name("raft-log-sync".into())
+            .spawn(move || {
+                let (queue, wake) = &*q;
+                loop {
+                    {
+                        let mut queue = queue.lock();
+                        while queue.waiting.is_empty() && !queue.closed {
+                            wake.wait(&mut queue);
+                        }
+                        if queue.waiting.is_empty() {
+                            return;
+                        }
+                    }
+                    // The order lock first, then the queue (as drain takes
+                    // them): a drain cannot answer later appends first.
+                    let _order = order.lock();
+                    let waiting = std::mem::take(&mut queue.lock().waiting);
+                    flush(&inner, waiting);
+                }
+            })?;
+        Ok(Flusher { queue, syncing })
+    }
+
+    fn push(&self, callback: LogFlushed<TypeConfig>) {
+        let (queue, wake) = &*self.queue;
+        queue.lock().waiting.push(callback);
+        wake.notify_one();
+    }
+
+    /// Syncs and answers every append written so far, before a change
+    /// that rewrites the file's end.
+    fn drain(&self, inner: &Mutex<Inner>) {
+        let _order = self.syncing.lock();
+        let waiting = std::mem::take(&mut self.queue.0.lock().waiting);
+        flush(inner, waiting);
+    }
 }
 
 fn write_err(e: impl std::error::Error + 'static) -> StorageError {
@@ -58,8 +151,16 @@ fn write_err(e: impl std::error::Error + 'static) -> StorageError {
 }
 
 impl LogStore {
-    /// Opens the log in `dir` (created if missing), cutting a torn tail.
+    /// Opens the log in `dir` (created if missing), cutting a torn tail;
+    /// appends are synced by a background thread (group commit).
     pub fn open(dir: &Path) -> Result<LogStore, Error> {
+        let mut log = LogStore::open_inline(dir)?;
+        log.flusher = Some(Arc::new(Flusher::start(log.inner.clone())?));
+        Ok(log)
+    }
+
+    /// [`LogStore::open`], but every append syncs before it returns.
+    pub fn open_inline(dir: &Path) -> Result<LogStore, Error> {
         std::fs::create_dir_all(dir)?;
         let state_path = dir.join("raft.state");
         let state: Persisted = match std::fs::read(&state_path) {
@@ -101,6 +202,7 @@ impl LogStore {
                 entries,
                 state,
             })),
+            flusher: None,
         })
     }
 }
@@ -174,7 +276,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let mut inner = self.inner.lock();
         let mut encoded = Vec::new();
         let mut batch = Vec::new();
         for entry in entries {
@@ -184,15 +285,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             ));
             batch.push(entry);
         }
-        let written = inner
-            .file
-            .append(encoded.iter().map(|(i, p)| (*i, p.as_slice())));
+        let records = encoded.iter().map(|(i, p)| (*i, p.as_slice()));
+        let mut inner = self.inner.lock();
+        let written = match &self.flusher {
+            Some(_) => inner.file.write(records),
+            None => inner.file.append(records),
+        };
         match written {
             Ok(()) => {
                 for entry in batch {
                     inner.entries.insert(entry.get_log_id().index, entry);
                 }
-                callback.log_io_completed(Ok(()));
+                drop(inner);
+                // On disk when the flusher has synced (or already, inline).
+                match &self.flusher {
+                    Some(f) => f.push(callback),
+                    None => callback.log_io_completed(Ok(())),
+                }
                 Ok(())
             }
             Err(e) => {
@@ -203,6 +312,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        if let Some(f) = &self.flusher {
+            f.drain(&self.inner);
+        }
         let mut inner = self.inner.lock();
         inner.file.truncate(log_id.index).map_err(write_err)?;
         inner.entries.split_off(&log_id.index);
@@ -210,6 +322,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        if let Some(f) = &self.flusher {
+            f.drain(&self.inner);
+        }
         let mut inner = self.inner.lock();
         inner.state.last_purged = Some(log_id);
         inner.persist().map_err(write_err)?;
