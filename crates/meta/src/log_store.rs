@@ -25,6 +25,24 @@ use crate::log_file::{write_atomic, LogFile};
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 use crate::Error;
 
+/// Bytes the committed mark's record takes (JSON, padded with spaces):
+/// more than any mark needs, so a shorter one overwrites all of a longer.
+const COMMITTED_RECORD: usize = 128;
+
+/// The committed mark as written: JSON `[mark, crc32 of the mark's JSON]`,
+/// so a record torn by a crash in the middle of an overwrite is noticed.
+fn committed_record(mark: Option<LogId>) -> Result<Vec<u8>, serde_json::Error> {
+    let json = serde_json::to_vec(&mark)?;
+    serde_json::to_vec(&(mark, crc32fast::hash(&json)))
+}
+
+/// The mark in a record, if it is whole.
+fn read_committed_record(bytes: &[u8]) -> Option<LogId> {
+    let (mark, sum): (Option<LogId>, u32) = serde_json::from_slice(bytes).ok()?;
+    let json = serde_json::to_vec(&mark).ok()?;
+    (crc32fast::hash(&json) == sum).then_some(mark).flatten()
+}
+
 /// What survives beside the entries.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Persisted {
@@ -38,6 +56,8 @@ struct Inner {
     /// [`LogStore::save_committed`]).
     committed_path: PathBuf,
     committed: Option<LogId>,
+    /// Kept open for [`LogStore::save_committed`]'s writes.
+    committed_file: Option<std::fs::File>,
     file: LogFile,
     entries: BTreeMap<u64, Entry>,
     state: Persisted,
@@ -173,7 +193,7 @@ impl LogStore {
         // tells again.
         let committed = std::fs::read(&committed_path)
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+            .and_then(|b| read_committed_record(&b));
         let opened = LogFile::open(&dir.join("raft.log"))?;
         let mut entries = BTreeMap::new();
         for (index, payload) in &opened.records {
@@ -198,6 +218,7 @@ impl LogStore {
                 state_path,
                 committed_path,
                 committed,
+                committed_file: None,
                 file,
                 entries,
                 state,
@@ -256,11 +277,29 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     /// fsync (openraft does not need it durable: what is committed is in
     /// the fsynced log either way, and a lost or torn record only means
     /// waiting for the leader), so a commit costs no extra disk sync.
+    ///
+    /// The record is written over the old one in place, padded with spaces
+    /// to a fixed length, never truncating the file (a truncate on every
+    /// commit cost more than the write: ext4 discards the freed block).
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        use std::os::unix::fs::FileExt;
         let mut inner = self.inner.lock();
         inner.committed = committed;
-        let bytes = serde_json::to_vec(&committed).map_err(write_err)?;
-        std::fs::write(&inner.committed_path, bytes).map_err(write_err)
+        let mut bytes = committed_record(committed).map_err(write_err)?;
+        bytes.resize(bytes.len().max(COMMITTED_RECORD), b' ');
+        if inner.committed_file.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&inner.committed_path)
+                .map_err(write_err)?;
+            inner.committed_file = Some(file);
+        }
+        match &inner.committed_file {
+            Some(f) => f.write_all_at(&bytes, 0).map_err(write_err),
+            None => Ok(()),
+        }
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -405,10 +444,18 @@ mod tests {
         let mut log = LogStore::open(&dir).expect("reopen");
         assert_eq!(log.read_committed().await.expect("committed"), mark);
         drop(log);
-        std::fs::write(dir.join("raft.committed"), b"{\"leader_id\":").expect("tear");
+        std::fs::write(dir.join("raft.committed"), b"[{\"leader_id\":").expect("tear");
         let mut log = LogStore::open(&dir).expect("reopen");
         assert_eq!(log.read_committed().await.expect("committed"), None);
         assert_eq!(log.read_vote().await.expect("vote"), Some(Vote::new(3, 2)));
+        // Whole JSON whose checksum does not match (bytes of two writes).
+        let mut mixed = committed_record(mark).expect("record");
+        let at = mixed.len() - 2;
+        mixed[at] = if mixed[at] == b'1' { b'2' } else { b'1' };
+        std::fs::write(dir.join("raft.committed"), &mixed).expect("mix");
+        drop(log);
+        let mut log = LogStore::open(&dir).expect("reopen");
+        assert_eq!(log.read_committed().await.expect("committed"), None);
         // A mark naming an entry the log does not hold is not believed.
         let stranger = Some(LogId::new(CommittedLeaderId::new(7, 1), 6));
         log.save_committed(stranger).await.expect("commit");
