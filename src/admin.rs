@@ -26,6 +26,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:6379")]
         at: String,
     },
+    /// Exits 0 when the node answers, is in the cluster's map and sees
+    /// every slot served (`cluster_state:ok`); 1 with the reason if not
+    /// (a container healthcheck).
+    Health {
+        #[arg(long, default_value = "127.0.0.1:6379")]
+        at: String,
+    },
     /// The nodes as CLUSTER NODES lists them.
     Nodes {
         #[arg(long, default_value = "127.0.0.1:6379")]
@@ -251,6 +258,29 @@ fn status(at: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn health(at: &str) -> Result<(), String> {
+    let limit = Duration::from_secs(2);
+    let info = match call_within(at, &["CLUSTER", "INFO"], limit)? {
+        Value::Text(t) => t,
+        other => return Err(format!("{at}: CLUSTER INFO answered {other:?}")),
+    };
+    let state = field(&info, "cluster_state").unwrap_or("?");
+    if state != "ok" {
+        return Err(format!("{at}: cluster_state:{state}"));
+    }
+    let id = match call_within(at, &["CLUSTER", "MYID"], limit)? {
+        Value::Text(t) => t,
+        other => return Err(format!("{at}: CLUSTER MYID answered {other:?}")),
+    };
+    if !parse_nodes(&text(at, &["CLUSTER", "NODES"])?)
+        .iter()
+        .any(|n| n.id == id)
+    {
+        return Err(format!("{at}: not in the cluster's map yet"));
+    }
+    Ok(())
+}
+
 fn add(node: &str, to: &str) -> Result<(), String> {
     let (host, port) = to
         .rsplit_once(':')
@@ -299,6 +329,7 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
     let admin = Admin::parse_from(args);
     let done = match admin.command {
         Command::Status { at } => status(&at),
+        Command::Health { at } => health(&at),
         Command::Nodes { at } => text(&at, &["CLUSTER", "NODES"]).map(|t| print!("{t}")),
         Command::Add { node, to } => add(&node, &to),
         Command::Remove { node, at } => remove(&node, &at),

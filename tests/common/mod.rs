@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod locker;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -95,6 +96,13 @@ impl Shoal {
         panic!("shoal on port {port} did not answer within 20 s")
     }
 
+    /// Sends `signal` (SIGSTOP, SIGCONT, …) to this node's process.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2) on a child process this test started and still owns.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
     pub fn raw(&self) -> Raw {
         Raw::connect(self.port)
     }
@@ -123,6 +131,84 @@ fn answers_ping(port: u16) -> bool {
     s.write_all(b"PING\r\n").is_ok()
         && s.read_exact(&mut first).is_ok()
         && b"+-".contains(&first[0])
+}
+
+/// A connection to whichever of several nodes answers: it moves to the
+/// next node when one cannot be reached or stops answering.
+pub struct Roaming {
+    addrs: Vec<String>,
+    at: usize,
+    conn: Option<redis::Connection>,
+    /// How long a command may wait for its answer.
+    limit: Duration,
+}
+
+/// What became of a command sent through a [`Roaming`] connection.
+pub enum Sent<T> {
+    Answered(T),
+    /// An error reply, or no answer (it may have been carried out).
+    Failed(redis::RedisError),
+    /// No node could be reached: it was not sent.
+    Unsent(redis::RedisError),
+}
+
+impl Roaming {
+    /// Starts at `addrs[first % len]`.
+    pub fn new(addrs: Vec<String>, first: usize, limit: Duration) -> Roaming {
+        Roaming {
+            at: first % addrs.len(),
+            addrs,
+            conn: None,
+            limit,
+        }
+    }
+
+    fn next_node(&mut self) {
+        self.conn = None;
+        self.at = (self.at + 1) % self.addrs.len();
+    }
+
+    pub fn send<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> Sent<T> {
+        if self.conn.is_none() {
+            let url = format!("redis://{}/", self.addrs[self.at]);
+            let limit = Some(self.limit);
+            let conn = redis::Client::open(url)
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+                .and_then(|c| {
+                    c.set_read_timeout(limit)?;
+                    c.set_write_timeout(limit)?;
+                    Ok(c)
+                });
+            match conn {
+                Ok(c) => self.conn = Some(c),
+                Err(e) => {
+                    self.next_node();
+                    return Sent::Unsent(e);
+                }
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            unreachable!("connected above")
+        };
+        match cmd.query(conn) {
+            Ok(v) => Sent::Answered(v),
+            // An error reply (no leader yet, say): the connection is fine.
+            Err(e) if e.kind() != redis::ErrorKind::Io && !e.is_timeout() => Sent::Failed(e),
+            // Lost or late: a late answer would come to the next command.
+            Err(e) => {
+                self.next_node();
+                Sent::Failed(e)
+            }
+        }
+    }
+
+    /// The answer, or the error (sent or not).
+    pub fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match self.send(cmd) {
+            Sent::Answered(v) => Ok(v),
+            Sent::Failed(e) | Sent::Unsent(e) => Err(e),
+        }
+    }
 }
 
 /// Polls `cond` until it holds or `limit` passes (then panics).
