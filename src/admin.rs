@@ -45,10 +45,21 @@ enum Command {
         #[arg(long)]
         to: String,
     },
-    /// Takes a node (by id or client address) out of the cluster; its
-    /// slots go to the others.
+    /// Takes a node (by id or client address) out of the cluster: its
+    /// slots move to the others with their keys (a progress bar shows the
+    /// moves), then it is forgotten.
     Remove {
         node: String,
+        #[arg(long, default_value = "127.0.0.1:6379")]
+        at: String,
+        /// Forget the node at once, without moving its keys (for a node
+        /// that is gone for good).
+        #[arg(long)]
+        cold: bool,
+    },
+    /// Moves slots, with their keys, to where the ring places them now
+    /// (after joins and weight changes), showing progress.
+    Rebalance {
         #[arg(long, default_value = "127.0.0.1:6379")]
         at: String,
     },
@@ -163,6 +174,8 @@ fn parse_nodes(text: &str) -> Vec<NodeLine> {
             let slots = parts
                 .iter()
                 .skip(8)
+                // `[slot->-id]` / `[slot-<-id]`: a slot moving, not owned.
+                .filter(|r| !r.starts_with('['))
                 .map(|r| match r.split_once('-') {
                     Some((a, b)) => {
                         b.parse::<usize>().unwrap_or(0) + 1 - a.parse::<usize>().unwrap_or(0)
@@ -202,6 +215,10 @@ fn status(at: &str) -> Result<(), String> {
         field(&info, "cluster_raft_voters").unwrap_or("?"),
         field(&info, "cluster_raft_learners").unwrap_or("?"),
     );
+    match field(&info, "cluster_slots_moving") {
+        Some(n) if n != "0" => println!("migrations: {n} slots moving with their keys"),
+        _ => println!("migrations: none in flight"),
+    }
     println!();
     println!(
         "{:<10} {:<22} {:<10} {:<12} {:>6} {:>9} {:>9}",
@@ -304,7 +321,7 @@ fn add(node: &str, to: &str) -> Result<(), String> {
     Err(format!("{to} does not list {node} after 10 s"))
 }
 
-fn remove(node: &str, at: &str) -> Result<(), String> {
+fn remove(node: &str, at: &str, cold: bool) -> Result<(), String> {
     let nodes = parse_nodes(&text(at, &["CLUSTER", "NODES"])?);
     let Some(target) = nodes.iter().find(|n| n.id == node || n.addr == node) else {
         return Err(format!("no node {node} in the cluster {at} belongs to"));
@@ -319,9 +336,88 @@ fn remove(node: &str, at: &str) -> Result<(), String> {
     } else {
         at.to_string()
     };
+    if !cold && !target.failed && target.slots > 0 {
+        text(&via, &["CLUSTER", "DRAIN", &target.id])?;
+        println!(
+            "moving the {} slots of {} ({}) to the others",
+            target.slots, target.id, target.addr
+        );
+        follow_moves(&via)?;
+    }
     text(&via, &["CLUSTER", "FORGET", &target.id])?;
     println!("removed {} ({})", target.id, target.addr);
     Ok(())
+}
+
+fn rebalance(at: &str) -> Result<(), String> {
+    text(at, &["CLUSTER", "REBALANCE"])?;
+    follow_moves(at)
+}
+
+/// What the cluster's moves stand at: slots still moving (as `at` sees
+/// the map) and keys sent so far by every node.
+fn moves_now(at: &str) -> Result<(usize, u64), String> {
+    let info = text(at, &["INFO", "cluster"])?;
+    let moving = field(&info, "cluster_slots_moving")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut keys = 0;
+    for n in parse_nodes(&text(at, &["CLUSTER", "NODES"])?) {
+        if let Ok(Value::Text(info)) = call(&n.addr, &["INFO", "cluster"]) {
+            keys += field(&info, "cluster_migrated_keys")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok((moving, keys))
+}
+
+/// Shows a progress bar until no slot is moving; an error if moves stop
+/// making progress for a minute.
+fn follow_moves(at: &str) -> Result<(), String> {
+    let stall_limit = Duration::from_secs(60);
+    let start = std::time::Instant::now();
+    let (total, keys_before) = moves_now(at)?;
+    let mut last = (total, keys_before);
+    let mut progress_at = std::time::Instant::now();
+    loop {
+        let (moving, keys) = moves_now(at)?;
+        let done = total.saturating_sub(moving);
+        let moved_keys = keys.saturating_sub(keys_before);
+        let secs = start.elapsed().as_secs_f64().max(0.001);
+        let rate = moved_keys as f64 / secs;
+        let eta = if done > 0 {
+            format!("{:.0} s", secs * moving as f64 / done as f64)
+        } else {
+            "?".into()
+        };
+        let width = 30;
+        let filled = (width * done).checked_div(total).unwrap_or(width);
+        eprint!(
+            "\r[{}{}] {done}/{total} slots, {moved_keys} keys, {rate:.0} keys/s, ETA {eta}   ",
+            "#".repeat(filled),
+            "-".repeat(width - filled)
+        );
+        if moving == 0 {
+            eprintln!();
+            println!(
+                "moved {total} slots and {moved_keys} keys in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if (moving, keys) != last {
+            last = (moving, keys);
+            progress_at = std::time::Instant::now();
+        } else if progress_at.elapsed() > stall_limit {
+            eprintln!();
+            return Err(format!(
+                "no progress for {} s: {moving} slots still moving (see the nodes' logs; `shoal cluster status` shows them)",
+                stall_limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// Runs `shoal cluster <args>`; the exit code.
@@ -332,7 +428,8 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
         Command::Health { at } => health(&at),
         Command::Nodes { at } => text(&at, &["CLUSTER", "NODES"]).map(|t| print!("{t}")),
         Command::Add { node, to } => add(&node, &to),
-        Command::Remove { node, at } => remove(&node, &at),
+        Command::Remove { node, at, cold } => remove(&node, &at, cold),
+        Command::Rebalance { at } => rebalance(&at),
     };
     match done {
         Ok(()) => std::process::ExitCode::SUCCESS,

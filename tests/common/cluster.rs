@@ -32,7 +32,7 @@ pub fn raft_info(node: &Shoal) -> String {
 }
 
 /// Every node answers with the same CLUSTER SLOTS, knows `n` members,
-/// and says `cluster_state:ok`.
+/// says `cluster_state:ok`, and no slot is moving.
 pub fn agreed(nodes: &[&Shoal], n: usize) -> bool {
     let slots: Vec<Option<redis::Value>> = nodes
         .iter()
@@ -42,6 +42,7 @@ pub fn agreed(nodes: &[&Shoal], n: usize) -> bool {
         let info = cluster_info(s);
         field(&info, "cluster_state").as_deref() == Some("ok")
             && field(&info, "cluster_known_nodes") == Some(n.to_string())
+            && field(&raft_info(s), "cluster_slots_moving").as_deref() == Some("0")
     }) && slots[0].is_some()
         && slots.iter().all(|s| *s == slots[0])
 }

@@ -6,6 +6,16 @@
 //! `apply` is deterministic: owners are recomputed by the ring
 //! ([`crate::ring::place`]) over the healthy members, and the config epoch
 //! goes up by one with every change that changes anything.
+//!
+//! A change plans where slots should be; a slot whose owner is still a
+//! healthy member does not jump there: it *moves*. It keeps its owner,
+//! which streams the slot's keys to the planned node, and changes owner
+//! only with [`Change::Moved`], once its keys are there (warm migration).
+//! A slot whose owner failed or left goes to its planned node at once
+//! (its keys are gone with the owner). Planning always starts from the
+//! map as it will be once the moves in flight are done, so a change during
+//! a move redirects or cancels it (a move towards a node that failed is
+//! dropped: the slot stays with its owner).
 
 use crate::ring::{self, Member};
 use crate::slot::SLOTS;
@@ -49,6 +59,20 @@ pub enum Change {
     Fail { id: String },
     /// A failed node is heard from again.
     Recover { id: String },
+    /// The keys of `slots` are at `to`, where they were moving: `to` owns
+    /// them now (a slot no longer moving there is left alone).
+    Moved { slots: Vec<u16>, to: String },
+    /// Node `id` is to hand all its slots to the others (before it is
+    /// removed): it keeps serving them until each has moved.
+    Drain { id: String },
+    /// Move slots to where the ring places them now (the moves of joins
+    /// and recoveries leave some slots off their ring place, within the
+    /// cap).
+    Rebalance,
+}
+
+fn no_moves() -> Vec<Option<usize>> {
+    vec![None; usize::from(SLOTS)]
 }
 
 /// Members, slot owners and the config epoch.
@@ -60,6 +84,12 @@ pub struct ShardMap {
     nodes: Vec<Node>,
     /// Owner of each slot: an index into `nodes`.
     owners: Vec<Option<usize>>,
+    /// The node each slot is moving to (an index into `nodes`), if any.
+    #[serde(default = "no_moves")]
+    moving: Vec<Option<usize>>,
+    /// Nodes handing their slots to the others ([`Change::Drain`]), by id.
+    #[serde(default)]
+    draining: Vec<String>,
     /// The ring's imbalance cap.
     bound: f64,
 }
@@ -70,6 +100,8 @@ impl Default for ShardMap {
             epoch: 0,
             nodes: Vec::new(),
             owners: vec![None; usize::from(SLOTS)],
+            moving: no_moves(),
+            draining: Vec::new(),
             bound: ring::DEFAULT_BOUND,
         }
     }
@@ -115,6 +147,51 @@ impl ShardMap {
             .map(|i| &self.nodes[i])
     }
 
+    /// The node `slot` is moving to, if it is moving.
+    pub fn moving_to(&self, slot: u16) -> Option<&Node> {
+        self.moving
+            .get(usize::from(slot))
+            .copied()
+            .flatten()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// The position in [`ShardMap::nodes`] of the node `slot` is moving to.
+    pub fn moving_index(&self, slot: u16) -> Option<usize> {
+        self.moving.get(usize::from(slot)).copied().flatten()
+    }
+
+    /// Slots moving now.
+    pub fn moves(&self) -> usize {
+        self.moving.iter().filter(|m| m.is_some()).count()
+    }
+
+    /// The [`Change::Moved`] entries that would end every move in flight,
+    /// one per destination (what nodes propose as their streams finish;
+    /// tests apply them directly).
+    pub fn finishing_moves(&self) -> Vec<Change> {
+        let mut by_node: Vec<Vec<u16>> = vec![Vec::new(); self.nodes.len()];
+        for (slot, to) in self.moving.iter().enumerate() {
+            if let Some(t) = to {
+                by_node[*t].push(slot as u16);
+            }
+        }
+        by_node
+            .into_iter()
+            .enumerate()
+            .filter(|(_, slots)| !slots.is_empty())
+            .map(|(i, slots)| Change::Moved {
+                slots,
+                to: self.nodes[i].id.clone(),
+            })
+            .collect()
+    }
+
+    /// Node `id` is handing its slots to the others.
+    pub fn is_draining(&self, id: &str) -> bool {
+        self.draining.iter().any(|d| d == id)
+    }
+
     /// Every slot has a healthy owner (`cluster_state:ok`).
     pub fn covered(&self) -> bool {
         self.owners.iter().all(Option::is_some)
@@ -149,7 +226,41 @@ impl ShardMap {
     /// slots go to the ring's next healthy member with room; every other
     /// slot keeps its owner (and its warm keys).
     pub fn apply(&mut self, change: &Change) -> bool {
+        if let Change::Moved { slots, to } = change {
+            return self.moved(slots, to);
+        }
+        // Plan from the map as it will be once the moves in flight are
+        // done; `actual` keeps who holds each slot's keys now.
+        let actual: Vec<Option<String>> = self
+            .owners
+            .iter()
+            .map(|o| o.map(|i| self.nodes[i].id.clone()))
+            .collect();
+        for (owner, to) in self.owners.iter_mut().zip(&self.moving) {
+            if to.is_some() {
+                *owner = *to;
+            }
+        }
+        let planned_before = self.owners.clone();
         let changed = match change {
+            Change::Moved { .. } => false,
+            Change::Drain { id } => match self.index(id) {
+                Some(i) if !self.is_draining(id) => {
+                    self.draining.push(id.clone());
+                    for o in self.owners.iter_mut() {
+                        if *o == Some(i) {
+                            *o = None;
+                        }
+                    }
+                    ring::fill(&self.members(), self.bound, &mut self.owners);
+                    true
+                }
+                _ => false,
+            },
+            Change::Rebalance => {
+                self.owners = ring::place(&self.members(), self.bound);
+                self.owners != planned_before
+            }
             Change::Join(node) => match self.index(&node.id) {
                 // A member joining again updates its addresses and weight;
                 // only Fail and Recover change its health.
@@ -159,14 +270,15 @@ impl ShardMap {
                         ..node.clone()
                     };
                     if self.nodes[i] == node {
-                        return false;
+                        false
+                    } else {
+                        let reweighed = self.nodes[i].weight != node.weight;
+                        self.nodes[i] = node;
+                        if reweighed {
+                            self.owners = ring::place(&self.members(), self.bound);
+                        }
+                        true
                     }
-                    let reweighed = self.nodes[i].weight != node.weight;
-                    self.nodes[i] = node;
-                    if reweighed {
-                        self.owners = ring::place(&self.members(), self.bound);
-                    }
-                    true
                 }
                 None => {
                     let at = self.nodes.partition_point(|n| n.id < node.id);
@@ -182,6 +294,7 @@ impl ShardMap {
             },
             Change::Leave { id } => match self.index(id) {
                 Some(i) => {
+                    self.draining.retain(|d| d != id);
                     self.nodes.remove(i);
                     for o in self.owners.iter_mut() {
                         *o = match *o {
@@ -215,6 +328,49 @@ impl ShardMap {
                 None => false,
             },
         };
+        self.settle_moves(&actual);
+        if changed {
+            self.epoch += 1;
+        }
+        changed
+    }
+
+    /// With `owners` as planned: a slot whose keys are held by a healthy
+    /// member (`actual`, by id) other than its planned node keeps that
+    /// owner and moves; any other slot takes its planned owner now.
+    fn settle_moves(&mut self, actual: &[Option<String>]) {
+        for (slot, held) in actual.iter().enumerate() {
+            let planned = self.owners[slot];
+            let holder = held
+                .as_deref()
+                .and_then(|id| self.index(id))
+                .filter(|&i| self.nodes[i].healthy);
+            self.moving[slot] = None;
+            match (holder, planned) {
+                (Some(h), Some(p)) if h != p => self.moving[slot] = Some(p),
+                (Some(h), None) => self.owners[slot] = Some(h),
+                _ => {}
+            }
+            if let (Some(h), Some(_)) = (holder, self.moving[slot]) {
+                self.owners[slot] = Some(h);
+            }
+        }
+    }
+
+    /// [`Change::Moved`]: `to` owns those of `slots` that were moving to it.
+    fn moved(&mut self, slots: &[u16], to: &str) -> bool {
+        let Some(t) = self.index(to) else {
+            return false;
+        };
+        let mut changed = false;
+        for &slot in slots {
+            let s = usize::from(slot);
+            if s < self.moving.len() && self.moving[s] == Some(t) {
+                self.owners[s] = Some(t);
+                self.moving[s] = None;
+                changed = true;
+            }
+        }
         if changed {
             self.epoch += 1;
         }
@@ -267,11 +423,15 @@ impl ShardMap {
             .count()
     }
 
-    /// The ring's members: every node, weighted, with no weight while failed.
+    /// The ring's members: every node, weighted, with no weight while
+    /// failed or draining.
     fn members(&self) -> Vec<Member> {
         self.nodes
             .iter()
-            .map(|n| Member::new(n.id.clone(), if n.healthy { n.weight } else { 0 }))
+            .map(|n| {
+                let serving = n.healthy && !self.is_draining(&n.id);
+                Member::new(n.id.clone(), if serving { n.weight } else { 0 })
+            })
             .collect()
     }
 }
@@ -284,10 +444,21 @@ mod tests {
         Node::loopback(i as u16)
     }
 
+    /// Applies `change` and then ends the moves it started, as the nodes
+    /// would once the keys are streamed.
+    fn apply_moved(m: &mut ShardMap, change: &Change) -> bool {
+        let changed = m.apply(change);
+        for done in m.finishing_moves() {
+            assert!(m.apply(&done));
+        }
+        assert_eq!(m.moves(), 0);
+        changed
+    }
+
     fn map(n: usize) -> ShardMap {
         let mut m = ShardMap::default();
         for i in 0..n {
-            assert!(m.apply(&Change::Join(node(i))));
+            assert!(apply_moved(&mut m, &Change::Join(node(i))));
         }
         m
     }
@@ -339,7 +510,7 @@ mod tests {
         assert!(!m.apply(&Change::Join(node(0))));
         assert!(!m.node(&failed).is_some_and(|n| n.healthy));
         let failed_map = m.clone();
-        assert!(m.apply(&Change::Recover { id: failed.clone() }));
+        assert!(apply_moved(&mut m, &Change::Recover { id: failed.clone() }));
         // The recovered node takes its share back; no slot moves between
         // the others.
         let mut back = 0;
@@ -351,7 +522,8 @@ mod tests {
         }
         assert_eq!(back, m.slots_of(&failed));
         assert!(back > 16384 / 3 - 16384 / 10, "{back}");
-        assert_eq!(m.epoch, before.epoch + 2);
+        // Fail, Recover, and the Moved that ended the moves back.
+        assert_eq!(m.epoch, before.epoch + 3);
     }
 
     #[test]
@@ -360,7 +532,7 @@ mod tests {
             let before = map(n);
             let mut m = before.clone();
             let new = node(n);
-            assert!(m.apply(&Change::Join(new.clone())));
+            assert!(apply_moved(&mut m, &Change::Join(new.clone())));
             let moved = (0..16384u16)
                 .filter(|&s| m.owner(s) != before.owner(s))
                 .count();
@@ -411,7 +583,7 @@ mod tests {
             let cap = (ring::DEFAULT_BOUND * 16384.0 / n as f64).ceil() as usize;
             assert!(max <= cap, "{n}: {balance}");
             let mut joined = m.clone();
-            joined.apply(&Change::Join(node(n)));
+            apply_moved(&mut joined, &Change::Join(node(n)));
             let join = diff(&m, &joined);
             let mut failed = m.clone();
             failed.apply(&Change::Fail { id: node(0).id });
@@ -430,6 +602,88 @@ mod tests {
             println!("| {n} | {balance:.3} | {join:.3} | {join_opt:.3} | {fail:.3} | {share:.3} |");
             assert!(join <= 1.5 * join_opt, "{n}: join moved {join}");
         }
+    }
+
+    fn owner_id(m: &ShardMap, slot: u16) -> Option<String> {
+        m.owner(slot).map(|n| n.id.clone())
+    }
+
+    #[test]
+    fn a_join_moves_slots_warm_and_a_failed_destination_drops_its_moves() {
+        let mut m = map(2);
+        let before = m.clone();
+        let new = node(2);
+        assert!(m.apply(&Change::Join(new.clone())));
+        // No slot changes owner yet: about a third start moving there.
+        for s in 0..SLOTS {
+            assert_eq!(owner_id(&m, s), owner_id(&before, s), "slot {s}");
+            assert!(m.moving_to(s).is_none_or(|n| n.id == new.id));
+        }
+        assert_eq!(m.slots_of(&new.id), 0);
+        assert!(
+            m.moves() > 16384 / 4 && m.moves() < 16384 / 2,
+            "{}",
+            m.moves()
+        );
+        let done = m.finishing_moves();
+        assert_eq!(done.len(), 1);
+        let Change::Moved { slots, to } = &done[0] else {
+            panic!("{done:?}")
+        };
+        assert_eq!(slots.len(), m.moves());
+        // Half the slots are done: the new node owns those.
+        let half = slots[..slots.len() / 2].to_vec();
+        let moved = Change::Moved {
+            slots: half.clone(),
+            to: to.clone(),
+        };
+        assert!(m.apply(&moved));
+        assert_eq!(m.slots_of(&new.id), half.len());
+        assert!(!m.apply(&moved), "a slot moves once");
+        // The new node fails: what it owns goes elsewhere at once, the
+        // moves towards it are dropped and their slots stay put.
+        assert!(m.apply(&Change::Fail { id: new.id.clone() }));
+        assert_eq!(m.moves(), 0);
+        assert!(m.covered());
+        assert_eq!(m.slots_of(&new.id), 0);
+        for s in slots.iter().skip(half.len()) {
+            assert_eq!(owner_id(&m, *s), owner_id(&before, *s), "slot {s}");
+        }
+    }
+
+    #[test]
+    fn a_drained_node_hands_over_every_slot_before_it_leaves() {
+        let mut m = map(3);
+        let drained = node(1).id;
+        let had = m.slots_of(&drained);
+        assert!(m.apply(&Change::Drain {
+            id: drained.clone()
+        }));
+        assert!(!m.apply(&Change::Drain {
+            id: drained.clone()
+        }));
+        // It serves its slots until each has moved.
+        assert_eq!(m.slots_of(&drained), had);
+        assert_eq!(m.moves(), had);
+        for done in m.finishing_moves() {
+            assert!(m.apply(&done));
+        }
+        assert_eq!(m.slots_of(&drained), 0);
+        assert!(m.covered());
+        // Its departure then moves nothing.
+        let drained_map = m.clone();
+        assert!(m.apply(&Change::Leave {
+            id: drained.clone()
+        }));
+        assert!(!m.is_draining(&drained));
+        for s in 0..SLOTS {
+            assert_eq!(owner_id(&m, s), owner_id(&drained_map, s), "slot {s}");
+        }
+        // Rebalancing moves slots to their ring place, once.
+        apply_moved(&mut m, &Change::Rebalance);
+        assert!(!m.apply(&Change::Rebalance));
+        let place = ring::place(&m.members(), m.bound);
+        assert_eq!(m.owners, place);
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub enum Route {
     Local,
     /// The (single) slot's owner is `addr`.
     Elsewhere { slot: u16, addr: String },
+    /// Every key's slot is this node's, and `slot` is moving to the node
+    /// at `addr`: served here if the keys are here (-ASK if none is,
+    /// -TRYAGAIN if some are).
+    Migrating { slot: u16, addr: String },
     /// The keys' slots have more than one owner, or one that is not here.
     CrossSlot,
     /// No live node owns `slot`.
@@ -225,6 +229,9 @@ async fn join(seed: &str, me: &Node, secret: &str, password: &str) {
     }
 }
 
+/// How long a joining node waits for its own map to show it.
+const JOIN_LIMIT: Duration = Duration::from_secs(30);
+
 fn owns_all(map: &ShardMap, me: &str) -> bool {
     map.covered() && map.slots_of(me) == usize::from(SLOTS)
 }
@@ -289,7 +296,15 @@ impl Cluster {
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                Some(seed) => join(seed, &me, &settings.secret, &settings.password).await,
+                Some(seed) => {
+                    join(seed, &me, &settings.secret, &settings.password).await;
+                    // Serve once this member's own map has the join (it
+                    // would answer CLUSTERDOWN before).
+                    let start = std::time::Instant::now();
+                    while meta.map().node(&me.id).is_none() && start.elapsed() < JOIN_LIMIT {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
             }
         }
         if restarted && !meta.catch_up(Duration::from_secs(5)).await {
@@ -372,6 +387,11 @@ impl Cluster {
         self.map.borrow().clone()
     }
 
+    /// Sees every map this node routes by as it is published.
+    pub fn watch_map(&self) -> watch::Receiver<Arc<ShardMap>> {
+        self.map.subscribe()
+    }
+
     /// Routes by `map` from now on.
     pub fn publish(&self, map: Arc<ShardMap>) {
         self.all_mine
@@ -411,8 +431,9 @@ impl Cluster {
         })
     }
 
-    /// Where a command with these keys runs.
-    pub fn route<'a>(&self, keys: impl IntoIterator<Item = &'a [u8]>) -> Route {
+    /// Where a command with these keys runs. `asking`: the client sent
+    /// ASKING just before, so a slot moving to this node is served here.
+    pub fn route<'a>(&self, keys: impl IntoIterator<Item = &'a [u8]>, asking: bool) -> Route {
         if self.all_mine.load(Ordering::Relaxed) {
             return Route::Local;
         }
@@ -421,6 +442,7 @@ impl Cluster {
             let mut first: Option<u16> = None;
             let mut all_here = true;
             let mut one_slot = true;
+            let mut migrating: Option<u16> = None;
             for key in keys {
                 let slot = key_slot(key);
                 match first {
@@ -429,13 +451,24 @@ impl Cluster {
                     Some(_) => {}
                 }
                 match map.owner_index(slot) {
-                    Some(i) if Some(i) == me => {}
+                    Some(i) if Some(i) == me => {
+                        if map.moving_index(slot).is_some() {
+                            migrating = Some(slot);
+                        }
+                    }
+                    Some(_) if asking && map.moving_index(slot) == me => {}
                     Some(_) => all_here = false,
                     None => return Route::Down,
                 }
             }
             match first {
-                _ if all_here => Route::Local,
+                _ if all_here => match migrating.and_then(|s| Some((s, map.moving_to(s)?))) {
+                    Some((slot, to)) => Route::Migrating {
+                        slot,
+                        addr: to.addr.clone(),
+                    },
+                    None => Route::Local,
+                },
                 Some(slot) if one_slot => match map.owner(slot) {
                     Some(n) => Route::Elsewhere {
                         slot,

@@ -70,6 +70,11 @@ pub struct Config {
     pub cluster_redirect: String,
     /// This node's share of slots, relative to the others (shoal's own).
     pub cluster_weight: u64,
+    /// Keys per batch when a slot's keys move to another node (shoal's own).
+    pub cluster_migration_batch: u64,
+    /// Most keys per second this node sends while moving slots; 0 = no
+    /// limit (shoal's own).
+    pub cluster_migration_rate: u64,
     /// What members prove to each other on the cluster bus and when
     /// joining; empty = none (shoal's own).
     pub cluster_secret: String,
@@ -130,6 +135,8 @@ impl Default for Config {
             join: String::new(),
             cluster_redirect: "proxy".into(),
             cluster_weight: 1,
+            cluster_migration_batch: 256,
+            cluster_migration_rate: 0,
             cluster_secret: String::new(),
             lock_prefix: "lock:".into(),
         }
@@ -538,6 +545,24 @@ pub static PARAMS: &[Param] = &[
         |c| c.cluster_weight.to_string(),
         |c, v| {
             c.cluster_weight = int(v, 1, 1000)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-migration-batch",
+        true,
+        |c| c.cluster_migration_batch.to_string(),
+        |c, v| {
+            c.cluster_migration_batch = int(v, 1, 100_000)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-migration-rate",
+        true,
+        |c| c.cluster_migration_rate.to_string(),
+        |c, v| {
+            c.cluster_migration_rate = int(v, 0, i64::from(i32::MAX))? as u64;
             Ok(())
         },
     ),

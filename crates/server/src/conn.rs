@@ -70,6 +70,9 @@ pub struct ConnState {
     /// The far end is a node forwarding to this one (`CLUSTER PROXYLINK`):
     /// what is not served here gets -MOVED, never forwarded again.
     pub proxylink: bool,
+    /// The last command was ASKING: the next may be served here for a
+    /// slot moving to this node.
+    pub asking: bool,
 }
 
 impl ConnState {
@@ -94,6 +97,7 @@ impl ConnState {
             deferred: None,
             links: Default::default(),
             proxylink: false,
+            asking: false,
         }
     }
 
@@ -388,7 +392,9 @@ pub fn execute(node: &Node, state: &mut ConnState, out: &mut Reply, argv: &[Byte
         finish_reply(state, out, reply_start);
         return;
     }
-    match crate::route::route(node, state, command, argv) {
+    // ASKING counts for the one command after it, as in Redis.
+    let asking = command.name != "asking" && std::mem::take(&mut state.asking);
+    match crate::route::route(node, state, command, argv, asking) {
         Ok(None) => {}
         Ok(Some(work)) => {
             state.deferred = Some(work);

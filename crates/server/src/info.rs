@@ -210,6 +210,33 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
                 put("cluster_raft_applied", st.applied.to_string());
                 put("cluster_raft_voters", st.voters.len().to_string());
                 put("cluster_raft_learners", st.learners.len().to_string());
+                let me = map.position(&c.me.id);
+                let (mut out, mut into) = (0, 0);
+                for slot in 0..shoal_cluster::SLOTS {
+                    if let Some(to) = map.moving_index(slot) {
+                        if map.owner_index(slot) == me {
+                            out += 1;
+                        } else if Some(to) == me {
+                            into += 1;
+                        }
+                    }
+                }
+                put("cluster_slots_moving", map.moves().to_string());
+                put("cluster_slots_migrating", out.to_string());
+                put("cluster_slots_importing", into.to_string());
+                let m = &node.migrations;
+                put(
+                    "cluster_migrated_keys",
+                    m.keys_sent
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .to_string(),
+                );
+                put(
+                    "cluster_migrated_slots",
+                    m.slots_sent
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .to_string(),
+                );
             }
         }
         "keyspace" => {

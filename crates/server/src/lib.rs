@@ -31,6 +31,7 @@ pub mod info;
 pub mod link;
 pub mod lock;
 pub mod metrics;
+pub mod migrate;
 pub mod mux;
 pub mod node;
 pub mod route;
@@ -76,6 +77,7 @@ pub async fn bind(node: &Node) -> std::io::Result<Vec<TcpListener>> {
 pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
     let cron = tokio::spawn(cron(node.clone()));
     let cold = tokio::spawn(start_cold(node.clone()));
+    let mover = tokio::spawn(migrate::run(node.clone()));
     let metrics_port = node.config.read().metrics_port;
     if metrics_port != 0 {
         metrics::start(node.clone(), metrics_port).await;
@@ -95,6 +97,7 @@ pub async fn serve(node: Arc<Node>, listeners: Vec<TcpListener>) {
     }
     cron.abort();
     cold.abort();
+    mover.abort();
 }
 
 async fn accept_loop(node: Arc<Node>, listener: TcpListener) {
@@ -162,11 +165,13 @@ async fn cron(node: Arc<Node>) {
     }
 }
 
-/// Follows the metadata group's map. Keys of a slot this node gains start
-/// cold (DESIGN.md §5): whatever it still holds from an earlier time as
-/// owner may be stale, so it goes; keys of a slot it loses can no longer
-/// be reached, so they go too. Only then does the node route by the new
-/// map, so no write to a gained slot can land before the old keys go.
+/// Follows the metadata group's map. This node holds a slot's keys while
+/// it owns the slot or the slot is moving to it ([`migrate`]). Keys of a
+/// slot it starts holding otherwise than by a move that ends here start
+/// cold (DESIGN.md §5): whatever it still holds from an earlier time may
+/// be stale, so it goes; keys of a slot it stops holding can no longer be
+/// reached, so they go too. Only then does the node route by the new map,
+/// so no write to a gained slot can land before the old keys go.
 async fn start_cold(node: Arc<Node>) {
     use shoal_cluster::{key_slot, SLOTS};
     let Some(cluster) = node.cluster.get().cloned() else {
@@ -187,6 +192,7 @@ async fn start_cold(node: Arc<Node>) {
         }
         let mine = |m: &shoal_cluster::map::ShardMap, slot: u16| {
             m.owner(slot).is_some_and(|n| n.id == cluster.me.id)
+                || m.moving_to(slot).is_some_and(|n| n.id == cluster.me.id)
         };
         let moved: Vec<bool> = (0..SLOTS)
             .map(|s| mine(&now, s) != mine(&before, s))

@@ -42,6 +42,7 @@ pub struct Node {
     /// Set once at start, before clients are served.
     pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
     pub fanout: crate::fanout::Fanout,
+    pub migrations: crate::migrate::Migrations,
     pub mux: crate::mux::Mux,
     shutdown: watch::Sender<bool>,
 }
@@ -221,6 +222,7 @@ impl Node {
             evictor: Default::default(),
             cluster: std::sync::OnceLock::new(),
             fanout: Default::default(),
+            migrations: Default::default(),
             mux: Default::default(),
             shutdown,
         });

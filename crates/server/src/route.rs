@@ -43,7 +43,16 @@ pub enum Deferred {
     Meet(String),
     /// A command on lock keys, for the metadata group ([`crate::lock`]).
     Lock(crate::lock::Call),
+    /// A key of a slot moving away that is not here any more (or not
+    /// yet): send the request, after ASKING, to the slot's destination.
+    Ask { slot: u16, addr: String },
+    /// A key on its way to another node: run the command again once the
+    /// batch carrying it is answered ([`crate::migrate`]).
+    Wait(tokio::sync::watch::Receiver<u64>),
 }
+
+/// How long a command waits for a batch of moving keys to be answered.
+const WAIT_LIMIT: Duration = Duration::from_secs(12);
 
 /// Multi-key commands that are split per owner rather than refused.
 fn splits(command: &Command) -> bool {
@@ -62,6 +71,7 @@ pub fn route(
     state: &ConnState,
     command: &Command,
     argv: &[Bytes],
+    asking: bool,
 ) -> Result<Option<Deferred>, CmdError> {
     let Some(cluster) = node.cluster.get() else {
         return Ok(None);
@@ -90,14 +100,17 @@ pub fn route(
     // One key (most commands): no list of positions to build.
     let single = command.movable_keys.is_none() && command.first_key == command.last_key;
     let route = match argv.get(command.first_key as usize) {
-        Some(key) if single => cluster.route([&key[..]]),
+        Some(key) if single => cluster.route([&key[..]], asking),
         _ => {
             let keys = command.key_positions(argv);
-            cluster.route(keys.iter().map(|&i| &argv[i][..]))
+            cluster.route(keys.iter().map(|&i| &argv[i][..]), asking)
         }
     };
     match route {
         Route::Local => Ok(None),
+        Route::Migrating { slot, addr } => {
+            migrating(node, state, command, argv, slot, addr, redirect)
+        }
         Route::Elsewhere { slot, addr } if redirect => {
             Err(CmdError::other(format!("MOVED {slot} {addr}")))
         }
@@ -111,6 +124,48 @@ pub fn route(
             "CROSSSLOT Keys in request don't hash to the same slot",
         )),
         Route::Down => Err(CmdError::other("CLUSTERDOWN Hash slot not served")),
+    }
+}
+
+/// A command whose slot is moving away from this node: served here when
+/// its keys are here; sent to the destination when none is (-ASK, or
+/// forwarded with ASKING); -TRYAGAIN when only some are, as in Redis
+/// Cluster; held while one is on its way.
+fn migrating(
+    node: &Node,
+    state: &ConnState,
+    command: &Command,
+    argv: &[Bytes],
+    slot: u16,
+    addr: String,
+    redirect: bool,
+) -> Result<Option<Deferred>, CmdError> {
+    let positions = command.key_positions(argv);
+    let keys: Vec<&[u8]> = positions.iter().map(|&i| &argv[i][..]).collect();
+    if let Some(released) = node.migrations.held(state.db, &keys) {
+        if state.multi.is_none() {
+            return Ok(Some(Deferred::Wait(released)));
+        }
+        return Err(CmdError::other(
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+        ));
+    }
+    let now = shoal_store::keyspace::now_ms();
+    let db = node.store.db(state.db);
+    let here = keys
+        .iter()
+        .filter(|k| db.lock(k).lookup(k, now).is_some())
+        .count();
+    if here == keys.len() {
+        Ok(None)
+    } else if here > 0 {
+        Err(CmdError::other(
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+        ))
+    } else if redirect {
+        Err(CmdError::other(format!("ASK {slot} {addr}")))
+    } else {
+        Ok(Some(Deferred::Ask { slot, addr }))
     }
 }
 
@@ -273,9 +328,39 @@ pub async fn flush(node: &Node, state: &mut ConnState, out: &mut Reply, batch: &
 
 /// The node a `-MOVED slot host:port` reply sends the request to.
 fn moved_to(reply: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(reply.strip_prefix(b"-MOVED ")?).ok()?;
+    redirected_to(reply, b"-MOVED ")
+}
+
+/// The node of a `-<kind> slot host:port` reply.
+fn redirected_to(reply: &[u8], kind: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(reply.strip_prefix(kind)?).ok()?;
     let (_, addr) = text.trim_end().split_once(' ')?;
     Some(addr.to_string())
+}
+
+/// Sends `argv` after ASKING to the node at `addr` (the destination of a
+/// moving slot) on this connection's link to it; the command's reply.
+async fn ask(
+    node: &Node,
+    state: &mut ConnState,
+    db: usize,
+    resp3: bool,
+    argv: &[Bytes],
+    addr: &str,
+) -> std::io::Result<Bytes> {
+    let requests = [vec![Bytes::from_static(b"ASKING")], argv.to_vec()];
+    let got = match link(node, state, addr, db, resp3).await {
+        Ok(l) => l.call_many(&requests, Some(FORWARD_LIMIT)).await,
+        Err(e) => Err(e),
+    };
+    match got {
+        Ok(mut replies) if replies.len() == 2 => Ok(replies.swap_remove(1)),
+        Ok(_) => Err(std::io::Error::other("ASKING: short reply")),
+        Err(e) => {
+            state.links.remove(addr);
+            Err(e)
+        }
+    }
 }
 
 /// An owner whose map is a step ahead of (or behind) this node's answers
@@ -289,6 +374,13 @@ async fn follow_moved(
     argv: &[Bytes],
     reply: Bytes,
 ) -> Bytes {
+    if let Some(to) = redirected_to(&reply, b"-ASK ") {
+        // The slot is moving and the key is not at its owner: its
+        // destination serves it (once: a second redirect goes back).
+        return ask(node, state, db, resp3, argv, &to)
+            .await
+            .unwrap_or(reply);
+    }
     let Some(to) = moved_to(&reply) else {
         return reply;
     };
@@ -353,15 +445,7 @@ pub async fn finish(
                 Ok(reply) => Ok(follow_moved(node, state, db, resp3, argv, reply).await),
                 Err(e) => Err(e),
             };
-            match answer {
-                Ok(reply) => {
-                    if reply.starts_with(b"-") {
-                        node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
-                    }
-                    out.raw(&reply);
-                }
-                Err(e) => reply_error(node, out, &unreachable(slot, &addr, &e)),
-            }
+            relay(node, out, answer, slot, &addr);
             state.commands_run += 1;
         }
         Deferred::Split => {
@@ -387,6 +471,21 @@ pub async fn finish(
             }
             state.commands_run += 1;
         }
+        Deferred::Ask { slot, addr } => {
+            let (db, resp3) = (state.db, out.resp3);
+            let answer = ask(node, state, db, resp3, argv, &addr).await;
+            relay(node, out, answer, slot, &addr);
+            state.commands_run += 1;
+        }
+        Deferred::Wait(mut released) => {
+            let _ = tokio::time::timeout(WAIT_LIMIT, released.changed()).await;
+            // Runs as if it had just arrived (its reply is its own).
+            crate::conn::execute(node, state, out, argv);
+            if let Some(work) = state.deferred.take() {
+                Box::pin(finish(node, state, out, argv, work)).await;
+            }
+            return;
+        }
         Deferred::Propose(p) => {
             let done = match node.cluster.get() {
                 Some(c) => c.meta().propose(p).await.map_err(|e| e.to_string()),
@@ -399,6 +498,20 @@ pub async fn finish(
         }
     }
     finish_reply(state, out, reply_start);
+}
+
+/// Writes another node's reply to a request sent there for `slot`, or the
+/// error if it did not answer.
+fn relay(node: &Node, out: &mut Reply, answer: std::io::Result<Bytes>, slot: u16, addr: &str) {
+    match answer {
+        Ok(reply) => {
+            if reply.starts_with(b"-") {
+                node.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+            }
+            out.raw(&reply);
+        }
+        Err(e) => reply_error(node, out, &unreachable(slot, addr, &e)),
+    }
 }
 
 fn unreachable(slot: u16, addr: &str, e: &std::io::Error) -> CmdError {
@@ -481,15 +594,24 @@ async fn split(
                 // CLIENT REPLY applies to the whole command, not to a share.
                 let mode = std::mem::replace(&mut state.reply_mode, ReplyMode::On);
                 crate::conn::execute(node, state, &mut out, &sub);
+                // A share in a slot moving away may have to go on (-ASK)
+                // or wait for its keys' batch.
+                if let Some(work) = state.deferred.take() {
+                    Box::pin(finish(node, state, &mut out, &sub, work)).await;
+                }
                 state.reply_mode = mode;
                 out.buf.freeze()
             }
-            Some(addr) => forward(node, state, resp3, &sub, addr, Some(FORWARD_LIMIT))
-                .await
-                .map_err(|e| {
-                    let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
-                    unreachable(slot, addr, &e)
-                })?,
+            Some(addr) => {
+                let db = state.db;
+                match forward(node, state, resp3, &sub, addr, Some(FORWARD_LIMIT)).await {
+                    Ok(reply) => follow_moved(node, state, db, resp3, &sub, reply).await,
+                    Err(e) => {
+                        let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
+                        return Err(unreachable(slot, addr, &e));
+                    }
+                }
+            }
         };
         if reply.starts_with(b"-") || reply.starts_with(b"!") {
             let text = String::from_utf8_lossy(&reply[1..]);

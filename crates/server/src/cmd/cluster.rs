@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use shoal_cluster::map::{Node, ShardMap};
+use shoal_cluster::map::{Change, Node, ShardMap};
 use shoal_cluster::{key_slot, SLOTS};
 use shoal_meta::types::{raft_id, Proposal};
 
@@ -44,7 +44,7 @@ pub static COMMANDS: &[Command] = &[
         "3.0.0",
         "Signals that a cluster client is following an -ASK redirect.",
         "",
-        ok,
+        asking,
     ),
     cmd(
         "readonly",
@@ -170,6 +170,30 @@ static CLUSTER: &[Command] = &[
         getkeysinslot,
     ),
     cmd(
+        "rebalance",
+        2,
+        &["admin", "stale", "no_async_loading"],
+        (0, 0, 0),
+        &["@admin", "@slow", "@dangerous"],
+        "shoal",
+        "0.1.0",
+        "Moves slots, with their keys, to where the ring places them now (shoal's own).",
+        "",
+        rebalance,
+    ),
+    cmd(
+        "drain",
+        3,
+        &["admin", "stale", "no_async_loading"],
+        (0, 0, 0),
+        &["@admin", "@slow", "@dangerous"],
+        "shoal",
+        "0.1.0",
+        "Moves every slot of a node, with its keys, to the others before it is removed (shoal's own).",
+        "node-id",
+        drain,
+    ),
+    cmd(
         "forget",
         3,
         &["admin", "stale", "no_async_loading"],
@@ -219,8 +243,15 @@ static CLUSTER: &[Command] = &[
     ),
 ];
 
-/// `ASKING`, `READONLY`, `READWRITE`: accepted; with no replicas and no
-/// migrations they change nothing.
+/// `ASKING`: the next command may be served here for a slot moving to
+/// this node ([`crate::migrate`]).
+fn asking(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.conn.asking = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// `READONLY`, `READWRITE`: accepted; with no replicas they change nothing.
 fn ok(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.out.ok();
     Ok(())
@@ -392,6 +423,19 @@ pub fn nodes_text(map: &ShardMap, me: &str) -> String {
                 text.push_str(&format!(" {a}-{b}"));
             }
         }
+        if node.id == me {
+            // Slots moving, as Redis shows them on the node's own line.
+            for slot in 0..SLOTS {
+                let (Some(owner), Some(to)) = (map.owner(slot), map.moving_to(slot)) else {
+                    continue;
+                };
+                if owner.id == me {
+                    text.push_str(&format!(" [{slot}->-{}]", to.id));
+                } else if to.id == me {
+                    text.push_str(&format!(" [{slot}-<-{}]", owner.id));
+                }
+            }
+        }
         text.push('\n');
     }
     text
@@ -441,6 +485,24 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for k in &keys {
         ctx.out.bulk(k);
     }
+    Ok(())
+}
+
+/// `CLUSTER REBALANCE` (shoal's own)
+fn rebalance(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    cluster(ctx)?;
+    ctx.conn.deferred = Some(Deferred::Propose(Proposal::Map(Change::Rebalance)));
+    Ok(())
+}
+
+/// `CLUSTER DRAIN node-id` (shoal's own)
+fn drain(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let cluster = cluster(ctx)?;
+    let id = String::from_utf8_lossy(&argv[2]).into_owned();
+    if cluster.map().node(&id).is_none() {
+        return Err(CmdError::other(format!("ERR Unknown node {id}")));
+    }
+    ctx.conn.deferred = Some(Deferred::Propose(Proposal::Map(Change::Drain { id })));
     Ok(())
 }
 

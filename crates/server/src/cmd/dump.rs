@@ -122,7 +122,11 @@ fn from_rdb(rdb: RdbValue, ctx: &Ctx<'_>) -> Result<Value, CmdError> {
 }
 
 fn dump_options(ctx: &Ctx<'_>) -> DumpOptions {
-    let c = ctx.node.config.read();
+    node_dump_options(ctx.node)
+}
+
+fn node_dump_options(node: &crate::node::Node) -> DumpOptions {
+    let c = node.config.read();
     DumpOptions {
         hash_max_listpack_entries: c.hash_max_listpack_entries as usize,
         hash_max_listpack_value: c.hash_max_listpack_value as usize,
@@ -131,6 +135,13 @@ fn dump_options(ctx: &Ctx<'_>) -> DumpOptions {
         zset_max_listpack_value: c.zset_max_listpack_value as usize,
         ..DumpOptions::default()
     }
+}
+
+/// `value` as DUMP serializes it on `node` (what a slot's keys travel as
+/// when they move to another node, [`crate::migrate`]).
+pub(crate) fn serialize(node: &crate::node::Node, value: &Value) -> Vec<u8> {
+    let (value, opts) = to_rdb(value, node_dump_options(node));
+    rdb::dump(&value, &opts)
 }
 
 /// `DUMP key`

@@ -1,0 +1,212 @@
+//! Warm slot migration on real processes: a node joins a cluster that
+//! holds a key in every slot; the slots it takes move with their keys.
+//! The move is slowed down (one key per batch, two a second) so the test
+//! can look at a slot in the middle of its move: Redis Cluster's -ASK,
+//! ASKING, -TRYAGAIN and the `[slot->-id]` / `[slot-<-id]` marks of
+//! CLUSTER NODES; then the move runs at full speed and every key must be
+//! on exactly one node, with its value, reachable through every node.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::cluster::{agreed, cluster, field, id_of, query, raft_info, LIMIT};
+use common::{wait_until, Shoal};
+use shoal_cluster::{key_slot, SLOTS};
+
+/// A key name in each slot: `k<i>` for the first `i` that lands there.
+fn key_per_slot() -> Vec<String> {
+    let mut keys: Vec<Option<String>> = vec![None; usize::from(SLOTS)];
+    let mut left = usize::from(SLOTS);
+    let mut i = 0u64;
+    while left > 0 {
+        let k = format!("k{i}");
+        let slot = usize::from(key_slot(k.as_bytes()));
+        if keys[slot].is_none() {
+            keys[slot] = Some(k);
+            left -= 1;
+        }
+        i += 1;
+    }
+    keys.into_iter().map(|k| k.expect("every slot")).collect()
+}
+
+/// Another key in `slot`, sharing the hash tag of `key`'s slot.
+fn other_in(slot: u16, tag: &str) -> String {
+    let k = format!("{{{tag}}}:new");
+    assert_eq!(key_slot(k.as_bytes()), slot);
+    k
+}
+
+/// Every slot's owner (node id), as `node` serves CLUSTER SLOTS.
+fn owners(node: &Shoal) -> Vec<String> {
+    type Owner = (String, u16, String, redis::Value);
+    let ranges: Vec<(u16, u16, Owner)> = query(node, &["CLUSTER", "SLOTS"]).expect("SLOTS");
+    let mut out = vec![String::new(); usize::from(SLOTS)];
+    for (a, b, (_, _, id, _)) in ranges {
+        for s in a..=b {
+            out[usize::from(s)] = id.clone();
+        }
+    }
+    out
+}
+
+fn config_set(node: &Shoal, name: &str, value: &str) {
+    let ok: String = query(node, &["CONFIG", "SET", name, value]).expect("CONFIG SET");
+    assert_eq!(ok, "OK");
+}
+
+#[test]
+fn a_joining_node_takes_its_slots_with_their_keys() {
+    let mut nodes = cluster(1, &[]);
+    let keys = key_per_slot();
+    {
+        let mut c = nodes[0].client();
+        let mut pipe = redis::pipe();
+        for (slot, k) in keys.iter().enumerate() {
+            pipe.cmd("SET").arg(k).arg(slot).ignore();
+        }
+        let () = pipe.query(&mut c).expect("SET a key per slot");
+    }
+    let before = owners(&nodes[0]);
+    for n in &nodes {
+        config_set(n, "cluster-migration-batch", "1");
+        config_set(n, "cluster-migration-rate", "2");
+        config_set(n, "cluster-redirect", "moved");
+    }
+    let seed = format!("127.0.0.1:{}", nodes[0].port);
+    let new = Shoal::start(&["--join", &seed, "--cluster-redirect", "moved"]);
+    let new_id = id_of(&new);
+    // A slot moving to the new node whose key is still at its owner.
+    let mut found = None;
+    wait_until(LIMIT, || {
+        for (i, n) in nodes.iter().enumerate() {
+            let text: String = query(n, &["CLUSTER", "NODES"]).unwrap_or_default();
+            let Some(me) = text.lines().find(|l| l.contains("myself")) else {
+                continue;
+            };
+            for mark in me.split(' ').filter(|p| p.starts_with('[')) {
+                let Some((slot, to)) = mark
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split_once("->-")
+                else {
+                    continue;
+                };
+                let Ok(slot) = slot.parse::<u16>() else {
+                    continue;
+                };
+                assert_eq!(to, new_id, "{mark}");
+                let here: i64 =
+                    query(n, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).unwrap_or(0);
+                if here == 1 {
+                    found = Some((i, slot));
+                    return true;
+                }
+            }
+        }
+        false
+    });
+    let (at, slot) = found.expect("a slot in the middle of its move");
+    let owner = &nodes[at];
+    let owner_id = id_of(owner);
+    let moving = &keys[usize::from(slot)];
+    let absent = other_in(slot, moving);
+    let mut src = owner.raw();
+    let mut dst = new.raw();
+    let dst_addr = format!("127.0.0.1:{}", new.port);
+    let src_addr = format!("127.0.0.1:{}", owner.port);
+    // The owner serves what it still has, and sends the rest on with -ASK.
+    assert_eq!(
+        src.call(&format!("GET {moving}")),
+        format!("${}\r\n{slot}\r\n", slot.to_string().len())
+    );
+    assert_eq!(
+        src.call(&format!("GET {absent}")),
+        format!("-ASK {slot} {dst_addr}\r\n")
+    );
+    assert_eq!(
+        src.call(&format!("MGET {moving} {absent}")),
+        "-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+    );
+    // The destination serves the slot only right after ASKING.
+    assert_eq!(
+        dst.call(&format!("GET {absent}")),
+        format!("-MOVED {slot} {src_addr}\r\n")
+    );
+    assert_eq!(dst.call("ASKING"), "+OK\r\n");
+    assert_eq!(dst.call(&format!("SET {absent} fresh")), "+OK\r\n");
+    assert_eq!(
+        dst.call(&format!("GET {absent}")),
+        format!("-MOVED {slot} {src_addr}\r\n")
+    );
+    assert_eq!(dst.call("ASKING"), "+OK\r\n");
+    assert_eq!(dst.call(&format!("GET {absent}")), "$5\r\nfresh\r\n");
+    // Each side marks the slot on its own line of CLUSTER NODES.
+    let src_nodes: String = query(owner, &["CLUSTER", "NODES"]).expect("NODES");
+    assert!(
+        src_nodes.contains(&format!(" [{slot}->-{new_id}]")),
+        "{src_nodes}"
+    );
+    let dst_nodes: String = query(&new, &["CLUSTER", "NODES"]).expect("NODES");
+    assert!(
+        dst_nodes.contains(&format!(" [{slot}-<-{owner_id}]")),
+        "{dst_nodes}"
+    );
+    let info = raft_info(owner);
+    assert_ne!(
+        field(&info, "cluster_slots_migrating").as_deref(),
+        Some("0")
+    );
+    assert_ne!(
+        field(&raft_info(&new), "cluster_slots_importing").as_deref(),
+        Some("0")
+    );
+
+    // Full speed, back to forwarding: the moves end.
+    for n in nodes.iter().chain([&new]) {
+        config_set(n, "cluster-migration-rate", "0");
+        config_set(n, "cluster-migration-batch", "256");
+        config_set(n, "cluster-redirect", "proxy");
+    }
+    nodes.push(new);
+    let all: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || agreed(&all, 3));
+    let new = &nodes[2];
+    let took: i64 = query(new, &["DBSIZE"]).expect("DBSIZE");
+    assert!(took > 16384 / 5, "the new node holds {took} keys");
+    // Every key is on exactly one node, and reads back through each.
+    let sizes: Vec<i64> = nodes
+        .iter()
+        .map(|n| query(n, &["DBSIZE"]).expect("DBSIZE"))
+        .collect();
+    assert_eq!(sizes.iter().sum::<i64>(), 16384 + 1, "{sizes:?}");
+    for n in &nodes {
+        let mut c = n.client();
+        let mut pipe = redis::pipe();
+        for k in &keys {
+            pipe.cmd("GET").arg(k);
+        }
+        let got: Vec<Option<u16>> = pipe.query(&mut c).expect("GET every key");
+        let wrong: HashMap<usize, Option<u16>> = got
+            .into_iter()
+            .enumerate()
+            .filter(|&(s, v)| v != Some(s as u16))
+            .collect();
+        assert!(wrong.is_empty(), "through {}: {wrong:?}", n.port);
+        let fresh: Option<String> = query(n, &["GET", &absent]).expect("GET");
+        assert_eq!(fresh.as_deref(), Some("fresh"));
+    }
+    // Each slot that changed owner took its one key along (the join also
+    // moves a few slots between the old nodes, within the cap).
+    let after = owners(&nodes[0]);
+    let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count() as u64;
+    let moved: u64 = nodes
+        .iter()
+        .map(|n| {
+            field(&raft_info(n), "cluster_migrated_keys")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(moved, changed);
+}
