@@ -333,6 +333,33 @@ fn owners_via(conn: &mut Roaming) -> Option<Vec<Option<String>>> {
     Some(out)
 }
 
+/// The slots moving away from the node behind `conn`, with the client
+/// address of each one's destination (its own line of CLUSTER NODES).
+fn moves_via(conn: &mut Roaming) -> Vec<(u16, String)> {
+    let Ok(text) = conn.query::<String>(redis::cmd("CLUSTER").arg("NODES")) else {
+        return Vec::new();
+    };
+    let addr_of = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|a| a.split('@').next())
+            .map(str::to_string)
+    };
+    let Some(me) = text.lines().find(|l| l.contains("myself")) else {
+        return Vec::new();
+    };
+    me.split(' ')
+        .filter_map(|part| {
+            let (slot, to) = part
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .split_once("->-")?;
+            Some((slot.parse().ok()?, addr_of(to)?))
+        })
+        .collect()
+}
+
 /// The map every member in `live` serves, if they all serve the same one,
 /// every slot is owned by one of them, and none is marked failed.
 fn settled(live: &[String]) -> Option<Vec<Option<String>>> {
@@ -659,11 +686,17 @@ fn survive<H: Hosts>(hosts: H, pause: Duration) {
                 while !stop.load(Ordering::Relaxed) && start.elapsed() < RUN_LIMIT {
                     match owners_via(&mut node) {
                         Some(map) => {
+                            let moves = moves_via(&mut node);
                             let mut seen = owners_seen.lock().expect("owners");
                             for (slot, o) in map.into_iter().enumerate() {
                                 if let Some(o) = o {
                                     seen[slot].insert(o);
                                 }
+                            }
+                            // A slot's keys also sit at its destination
+                            // while it moves (lost if that node dies).
+                            for (slot, to) in moves {
+                                seen[usize::from(slot)].insert(to);
                             }
                         }
                         None => std::thread::sleep(Duration::from_millis(50)),

@@ -31,6 +31,18 @@ fn key_per_slot() -> Vec<String> {
     keys.into_iter().map(|k| k.expect("every slot")).collect()
 }
 
+/// Sets a key in every slot through `node`, its slot number as value.
+fn set_key_per_slot(node: &Shoal) -> Vec<String> {
+    let keys = key_per_slot();
+    let mut c = node.client();
+    let mut pipe = redis::pipe();
+    for (slot, k) in keys.iter().enumerate() {
+        pipe.cmd("SET").arg(k).arg(slot).ignore();
+    }
+    let () = pipe.query(&mut c).expect("SET a key per slot");
+    keys
+}
+
 /// Another key in `slot`, sharing the hash tag of `key`'s slot.
 fn other_in(slot: u16, tag: &str) -> String {
     let k = format!("{{{tag}}}:new");
@@ -59,15 +71,7 @@ fn config_set(node: &Shoal, name: &str, value: &str) {
 #[test]
 fn a_joining_node_takes_its_slots_with_their_keys() {
     let mut nodes = cluster(1, &[]);
-    let keys = key_per_slot();
-    {
-        let mut c = nodes[0].client();
-        let mut pipe = redis::pipe();
-        for (slot, k) in keys.iter().enumerate() {
-            pipe.cmd("SET").arg(k).arg(slot).ignore();
-        }
-        let () = pipe.query(&mut c).expect("SET a key per slot");
-    }
+    let keys = set_key_per_slot(&nodes[0]);
     let before = owners(&nodes[0]);
     for n in &nodes {
         config_set(n, "cluster-migration-batch", "1");
@@ -209,4 +213,92 @@ fn a_joining_node_takes_its_slots_with_their_keys() {
         })
         .sum();
     assert_eq!(moved, changed);
+}
+
+/// Moves in flight when the Raft leader (also a slot owner sending keys)
+/// is killed: the group elects another leader and the surviving owner's
+/// moves go on to the end; the dead owner's slots go to their destination
+/// with whatever keys had reached it. Every key then reads back with its
+/// own value or not at all (only keys of the dead node's slots may be
+/// gone), and no key is on two nodes.
+#[test]
+fn moves_resume_after_the_leader_dies_and_no_key_is_on_two_nodes() {
+    let extra = ["--cluster-node-timeout", "1000"];
+    let mut nodes = cluster(1, &extra);
+    let keys = set_key_per_slot(&nodes[0]);
+    for n in &nodes {
+        config_set(n, "cluster-migration-batch", "16");
+        config_set(n, "cluster-migration-rate", "400");
+    }
+    let seed = format!("127.0.0.1:{}", nodes[0].port);
+    let mut args = extra.to_vec();
+    args.extend(["--join", &seed]);
+    let new = Shoal::start(&args);
+    wait_until(LIMIT, || {
+        field(&raft_info(&new), "cluster_slots_importing").is_some_and(|n| n != "0")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The leader goes, mid-move.
+    let leader = common::cluster::leader_of(&nodes[0]).expect("a leader");
+    let at = nodes
+        .iter()
+        .position(|n| id_of(n) == leader)
+        .expect("the leader is an old node");
+    let dead_id = id_of(&nodes[at]);
+    // What the dead node held: the slots it owned, and those moving to it
+    // (a few move between the old nodes, within the cap).
+    let at_kill = owners(&nodes[0]);
+    let mut to_dead = std::collections::HashSet::new();
+    for n in &nodes {
+        let text: String = query(n, &["CLUSTER", "NODES"]).expect("NODES");
+        let mark = format!("->-{dead_id}]");
+        for part in text.split(' ').filter(|p| p.ends_with(&mark)) {
+            if let Ok(slot) = part
+                .trim_start_matches('[')
+                .trim_end_matches(&mark)
+                .parse::<u16>()
+            {
+                to_dead.insert(slot);
+            }
+        }
+    }
+    drop(nodes.remove(at));
+    for n in nodes.iter().chain([&new]) {
+        config_set(n, "cluster-migration-rate", "0");
+        config_set(n, "cluster-migration-batch", "256");
+    }
+    nodes.push(new);
+    let live: Vec<&Shoal> = nodes.iter().collect();
+    wait_until(LIMIT, || {
+        live.iter().all(|n| {
+            let info = raft_info(n);
+            field(&info, "cluster_slots_moving").as_deref() == Some("0")
+                && field(&common::cluster::cluster_info(n), "cluster_state").as_deref()
+                    == Some("ok")
+        })
+    });
+    let sizes: i64 = nodes
+        .iter()
+        .map(|n| query::<i64>(n, &["DBSIZE"]).expect("DBSIZE"))
+        .sum();
+    let mut c = nodes[0].client();
+    let mut pipe = redis::pipe();
+    for k in &keys {
+        pipe.cmd("GET").arg(k);
+    }
+    let got: Vec<Option<u16>> = pipe.query(&mut c).expect("GET every key");
+    let mut present = 0;
+    for (slot, v) in got.iter().enumerate() {
+        match v {
+            Some(v) => {
+                assert_eq!(usize::from(*v), slot, "slot {slot}'s key");
+                present += 1;
+            }
+            None => assert!(
+                at_kill[slot] == dead_id || to_dead.contains(&(slot as u16)),
+                "slot {slot}'s key is gone, but it was not with the dead node"
+            ),
+        }
+    }
+    assert_eq!(sizes, present, "a key on two nodes");
 }

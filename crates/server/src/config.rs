@@ -70,6 +70,10 @@ pub struct Config {
     pub cluster_redirect: String,
     /// This node's share of slots, relative to the others (shoal's own).
     pub cluster_weight: u64,
+    /// `warm`: a slot moving to another node takes its keys along; `cold`:
+    /// it changes owner at once and its keys are dropped (shoal's own;
+    /// for comparison).
+    pub cluster_migration: String,
     /// Keys per batch when a slot's keys move to another node (shoal's own).
     pub cluster_migration_batch: u64,
     /// Most keys per second this node sends while moving slots; 0 = no
@@ -135,6 +139,7 @@ impl Default for Config {
             join: String::new(),
             cluster_redirect: "proxy".into(),
             cluster_weight: 1,
+            cluster_migration: "warm".into(),
             cluster_migration_batch: 256,
             cluster_migration_rate: 0,
             cluster_secret: String::new(),
@@ -545,6 +550,19 @@ pub static PARAMS: &[Param] = &[
         |c| c.cluster_weight.to_string(),
         |c, v| {
             c.cluster_weight = int(v, 1, 1000)? as u64;
+            Ok(())
+        },
+    ),
+    param(
+        "cluster-migration",
+        true,
+        |c| c.cluster_migration.clone(),
+        |c, v| {
+            let v = v.to_ascii_lowercase();
+            if v != "warm" && v != "cold" {
+                return Err("argument must be 'warm' or 'cold'".into());
+            }
+            c.cluster_migration = v;
             Ok(())
         },
     ),
