@@ -63,7 +63,7 @@ def start(port, workdir, mode, join=None):
 def settled(ports, n):
     for p in ports:
         info = redis.Redis(port=p, socket_timeout=2).info("cluster")
-        raw = redis.Redis(port=p, socket_timeout=2).execute_command("CLUSTER INFO")
+        raw = redis.Redis(port=p, socket_timeout=2).execute_command("CLUSTER", "INFO")
         text = raw.decode() if isinstance(raw, bytes) else raw
         if "cluster_state:ok" not in text or f"cluster_known_nodes:{n}" not in text:
             return False
@@ -195,7 +195,8 @@ def main():
             results[mode] = run_mode(mode, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"Command: `{' '.join(f'{k}={os.environ[k]}' for k in ('KEYS', 'VALUE', 'THREADS') if k in os.environ)} bench/migration.sh`"
+    knobs = "".join(f"{k}={os.environ[k]} " for k in ("KEYS", "VALUE", "THREADS") if k in os.environ)
+    print(f"Command: `{knobs}bench/migration.sh`"
           f" ({KEYS} keys of {VALUE} B, {THREADS} read-through clients over 3 nodes, a 4th node joins)")
     print()
     print("| mode | window | ops/s | p50 ms | p99 ms | hit ratio |")

@@ -10,7 +10,8 @@
 //! | [`link`]    | RESP connections to other nodes, for forwarding                   |
 //! | [`fanout`]  | PUBLISH and SPUBLISH delivered on every node                      |
 //! | [`mux`]     | one shared, pipelined connection per owner for forwarded requests |
-//! | [`route`]   | keyed commands by the shard map: here, forwarded, split, or -MOVED |
+//! | [`route`]   | keyed commands by the shard map: here, forwarded, split, or -MOVED / -ASK |
+//! | [`migrate`] | a moving slot's keys streamed to its destination (warm migration) |
 //! | [`conn`]    | one connection's read → parse → execute → reply loop, and its limits |
 //! | [`command`] | the command table: dispatch, arity, `COMMAND`, key positions      |
 //! | [`cmd`]     | the handlers, one family per file                                |
