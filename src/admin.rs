@@ -342,7 +342,11 @@ fn remove(node: &str, at: &str, cold: bool) -> Result<(), String> {
             "moving the {} slots of {} ({}) to the others",
             target.slots, target.id, target.addr
         );
-        follow_moves(&via)?;
+        let id = target.id.clone();
+        follow_moves(&via, || {
+            let nodes = parse_nodes(&text(&via, &["CLUSTER", "NODES"])?);
+            Ok(nodes.iter().find(|n| n.id == id).map_or(0, |n| n.slots))
+        })?;
     }
     text(&via, &["CLUSTER", "FORGET", &target.id])?;
     println!("removed {} ({})", target.id, target.addr);
@@ -351,11 +355,21 @@ fn remove(node: &str, at: &str, cold: bool) -> Result<(), String> {
 
 fn rebalance(at: &str) -> Result<(), String> {
     text(at, &["CLUSTER", "REBALANCE"])?;
-    follow_moves(at)
+    // The plan is in the log once the command answers; give `at` a moment
+    // to apply it before reading "nothing moving" as "nothing to move".
+    let moving = || moves_now(at).map(|(m, _)| m);
+    let start = std::time::Instant::now();
+    while moving()? == 0 {
+        if start.elapsed() > Duration::from_secs(2) {
+            println!("every slot is where the ring places it: nothing to move");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    follow_moves(at, moving)
 }
 
-/// What the cluster's moves stand at: slots still moving (as `at` sees
-/// the map) and keys sent so far by every node.
+/// Slots moving (as `at` sees the map) and keys sent so far by every node.
 fn moves_now(at: &str) -> Result<(usize, u64), String> {
     let info = text(at, &["INFO", "cluster"])?;
     let moving = field(&info, "cluster_slots_moving")
@@ -372,22 +386,25 @@ fn moves_now(at: &str) -> Result<(usize, u64), String> {
     Ok((moving, keys))
 }
 
-/// Shows a progress bar until no slot is moving; an error if moves stop
-/// making progress for a minute.
-fn follow_moves(at: &str) -> Result<(), String> {
+/// Shows a progress bar until `left` (slots still to move) reaches 0; an
+/// error if it stops making progress for a minute.
+fn follow_moves(at: &str, left: impl Fn() -> Result<usize, String>) -> Result<(), String> {
     let stall_limit = Duration::from_secs(60);
     let start = std::time::Instant::now();
-    let (total, keys_before) = moves_now(at)?;
+    let (_, keys_before) = moves_now(at)?;
+    let mut total = left()?;
     let mut last = (total, keys_before);
     let mut progress_at = std::time::Instant::now();
     loop {
-        let (moving, keys) = moves_now(at)?;
-        let done = total.saturating_sub(moving);
+        let remaining = left()?;
+        let (_, keys) = moves_now(at)?;
+        total = total.max(remaining);
+        let done = total - remaining;
         let moved_keys = keys.saturating_sub(keys_before);
         let secs = start.elapsed().as_secs_f64().max(0.001);
         let rate = moved_keys as f64 / secs;
         let eta = if done > 0 {
-            format!("{:.0} s", secs * moving as f64 / done as f64)
+            format!("{:.0} s", secs * remaining as f64 / done as f64)
         } else {
             "?".into()
         };
@@ -398,7 +415,7 @@ fn follow_moves(at: &str) -> Result<(), String> {
             "#".repeat(filled),
             "-".repeat(width - filled)
         );
-        if moving == 0 {
+        if remaining == 0 {
             eprintln!();
             println!(
                 "moved {total} slots and {moved_keys} keys in {:.1} s",
@@ -406,13 +423,13 @@ fn follow_moves(at: &str) -> Result<(), String> {
             );
             return Ok(());
         }
-        if (moving, keys) != last {
-            last = (moving, keys);
+        if (remaining, keys) != last {
+            last = (remaining, keys);
             progress_at = std::time::Instant::now();
         } else if progress_at.elapsed() > stall_limit {
             eprintln!();
             return Err(format!(
-                "no progress for {} s: {moving} slots still moving (see the nodes' logs; `shoal cluster status` shows them)",
+                "no progress for {} s: {remaining} slots still to move (see the nodes' logs; `shoal cluster status` shows them)",
                 stall_limit.as_secs()
             ));
         }

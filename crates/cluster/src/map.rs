@@ -652,6 +652,41 @@ mod tests {
     }
 
     #[test]
+    fn a_weight_change_moves_slots_warm_towards_the_heavier_node() {
+        let mut m = map(3);
+        let before = m.clone();
+        let heavy = Node {
+            weight: 3,
+            ..node(1)
+        };
+        assert!(m.apply(&Change::Join(heavy.clone())));
+        // Owners stay until the keys are there; most moves go to it (the
+        // ring's capacities change for everyone, so a few go elsewhere).
+        let mut to_heavy = 0;
+        for s in 0..SLOTS {
+            assert_eq!(owner_id(&m, s), owner_id(&before, s), "slot {s}");
+            to_heavy += usize::from(m.moving_to(s).is_some_and(|n| n.id == heavy.id));
+        }
+        println!("{} moves, {to_heavy} to the heavier node", m.moves());
+        assert!(
+            to_heavy * 100 >= m.moves() * 95,
+            "{to_heavy} of {}",
+            m.moves()
+        );
+        let had = m.slots_of(&heavy.id);
+        for done in m.finishing_moves() {
+            assert!(m.apply(&done));
+        }
+        // Three fifths of the slots, within the cap.
+        let share = m.slots_of(&heavy.id);
+        assert!(
+            share > had && share >= 16384 * 3 / 5 * 9 / 10,
+            "{had} -> {share}"
+        );
+        assert!(m.covered());
+    }
+
+    #[test]
     fn a_drained_node_hands_over_every_slot_before_it_leaves() {
         let mut m = map(3);
         let drained = node(1).id;
