@@ -343,7 +343,7 @@ fn remove(node: &str, at: &str, cold: bool) -> Result<(), String> {
             target.slots, target.id, target.addr
         );
         let id = target.id.clone();
-        follow_moves(&via, || {
+        follow_moves(&via, Some(target.slots), || {
             let nodes = parse_nodes(&text(&via, &["CLUSTER", "NODES"])?);
             Ok(nodes.iter().find(|n| n.id == id).map_or(0, |n| n.slots))
         })?;
@@ -366,7 +366,7 @@ fn rebalance(at: &str) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    follow_moves(at, moving)
+    follow_moves(at, None, moving)
 }
 
 /// Slots moving (as `at` sees the map) and keys sent so far by every node.
@@ -386,13 +386,21 @@ fn moves_now(at: &str) -> Result<(usize, u64), String> {
     Ok((moving, keys))
 }
 
-/// Shows a progress bar until `left` (slots still to move) reaches 0; an
-/// error if it stops making progress for a minute.
-fn follow_moves(at: &str, left: impl Fn() -> Result<usize, String>) -> Result<(), String> {
+/// Shows a progress bar until `left` (slots still to move, of `total` or
+/// of as many as it first reports) reaches 0; an error if it stops making
+/// progress for a minute.
+fn follow_moves(
+    at: &str,
+    total: Option<usize>,
+    left: impl Fn() -> Result<usize, String>,
+) -> Result<(), String> {
     let stall_limit = Duration::from_secs(60);
     let start = std::time::Instant::now();
     let (_, keys_before) = moves_now(at)?;
-    let mut total = left()?;
+    let mut total = match total {
+        Some(t) => t,
+        None => left()?,
+    };
     let mut last = (total, keys_before);
     let mut progress_at = std::time::Instant::now();
     loop {

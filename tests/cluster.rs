@@ -416,6 +416,18 @@ fn the_admin_cli_adds_a_lone_node_shows_the_cluster_and_removes_a_node() {
         assert!(status.contains(&at(n)), "{status}");
     }
     assert!(status.contains(" leader "), "{status}");
+    // After a rebalance every slot is at its ring place: a second one
+    // moves nothing.
+    let first_pass = admin(&["rebalance", "--at", &at(&first)]).expect("rebalance");
+    assert!(
+        first_pass.starts_with("moved ")
+            || first_pass == "every slot is where the ring places it: nothing to move\n",
+        "{first_pass}"
+    );
+    assert_eq!(
+        admin(&["rebalance", "--at", &at(&second)]).expect("rebalance"),
+        "every slot is where the ring places it: nothing to move\n"
+    );
     let removed = admin(&["remove", &at(&second), "--at", &at(&first)]).expect("remove");
     // Its slots move back, then it is forgotten.
     let lines: Vec<&str> = removed.lines().collect();

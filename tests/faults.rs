@@ -163,29 +163,27 @@ impl Docker {
     }
 
     fn docker(&self, args: &[&str]) {
-        let out = Command::new("docker")
-            .args(args)
-            .output()
-            .expect("docker runs");
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run("docker", args);
     }
 
     fn compose(&self, args: &[&str]) {
-        let out = Command::new("docker-compose")
-            .args(["-p", &self.project, "--profile", "five"])
-            .args(args)
-            .output()
-            .expect("docker-compose runs");
-        assert!(
-            out.status.success(),
-            "docker-compose {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut all = vec!["-p", self.project.as_str(), "--profile", "five"];
+        all.extend(args);
+        run("docker-compose", &all);
     }
+}
+
+/// Runs `program` with `args`; panics with its stderr unless it succeeds.
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} does not run: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Hosts for Docker {
@@ -613,14 +611,9 @@ impl<H: Hosts> Run<'_, H> {
         let addr = self.hosts.nodes()[added].0.clone();
         let via = self.hosts.nodes()[0].0.clone();
         self.fault();
-        let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
-            .args(["cluster", "remove", &addr, "--at", &via])
-            .output()
-            .expect("shoal cluster remove runs");
-        assert!(
-            out.status.success(),
-            "shoal cluster remove: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run(
+            env!("CARGO_BIN_EXE_shoal"),
+            &["cluster", "remove", &addr, "--at", &via],
         );
         self.hosts.retire(added);
         self.settle("the fourth node removed", &[], true);

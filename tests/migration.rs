@@ -302,3 +302,51 @@ fn moves_resume_after_the_leader_dies_and_no_key_is_on_two_nodes() {
     }
     assert_eq!(sizes, present, "a key on two nodes");
 }
+
+/// The migration commands and settings answer exactly, on a node alone.
+#[test]
+fn migration_commands_and_settings_answer_exactly() {
+    let node = Shoal::start(&[]);
+    let mut raw = node.raw();
+    assert_eq!(raw.call("CLUSTER REBALANCE"), "+OK\r\n");
+    assert_eq!(
+        raw.call("CLUSTER DRAIN nosuch"),
+        "-ERR Unknown node nosuch\r\n"
+    );
+    assert_eq!(
+        raw.call("CLUSTER DRAIN"),
+        "-ERR wrong number of arguments for 'cluster|drain' command\r\n"
+    );
+    assert_eq!(raw.call("ASKING"), "+OK\r\n");
+    assert_eq!(
+        raw.call("CONFIG GET cluster-migration*"),
+        "*6\r\n$17\r\ncluster-migration\r\n$4\r\nwarm\r\n\
+         $23\r\ncluster-migration-batch\r\n$3\r\n256\r\n\
+         $22\r\ncluster-migration-rate\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        raw.call("CONFIG SET cluster-migration lukewarm"),
+        "-ERR CONFIG SET failed (possibly related to argument 'cluster-migration') - \
+         argument(s) must be one of the following: warm, cold\r\n"
+    );
+    assert_eq!(
+        raw.call("CONFIG SET cluster-migration-batch 0"),
+        "-ERR CONFIG SET failed (possibly related to argument 'cluster-migration-batch') - \
+         argument must be between 1 and 100000 inclusive\r\n"
+    );
+    assert_eq!(raw.call("CONFIG SET cluster-migration COLD"), "+OK\r\n");
+    assert_eq!(
+        raw.call("CONFIG GET cluster-migration"),
+        "*2\r\n$17\r\ncluster-migration\r\n$4\r\ncold\r\n"
+    );
+    let info: String = query(&node, &["INFO", "cluster"]).expect("INFO");
+    for line in [
+        "cluster_slots_moving:0",
+        "cluster_slots_migrating:0",
+        "cluster_slots_importing:0",
+        "cluster_migrated_keys:0",
+        "cluster_migrated_slots:0",
+    ] {
+        assert!(info.contains(&format!("{line}\r\n")), "{info}");
+    }
+}

@@ -161,25 +161,43 @@ impl ShardMap {
         self.moving.get(usize::from(slot)).copied().flatten()
     }
 
+    /// Every slot moving now: `(slot, owner, destination)`, as positions
+    /// in [`ShardMap::nodes`], ascending by slot.
+    pub fn moving_slots(&self) -> impl Iterator<Item = (u16, usize, usize)> + '_ {
+        self.moving
+            .iter()
+            .zip(&self.owners)
+            .enumerate()
+            .filter_map(|(slot, (to, owner))| Some((slot as u16, (*owner)?, (*to)?)))
+    }
+
     /// Slots moving now.
     pub fn moves(&self) -> usize {
         self.moving.iter().filter(|m| m.is_some()).count()
     }
 
-    /// The [`Change::Moved`] entries that would end every move in flight,
-    /// one per destination (what nodes propose as their streams finish;
-    /// tests apply them directly).
-    pub fn finishing_moves(&self) -> Vec<Change> {
+    /// The slots moving from node `from` (all senders if None), by
+    /// destination (position in [`ShardMap::nodes`]), ascending.
+    pub fn moves_by_destination(&self, from: Option<usize>) -> Vec<(usize, Vec<u16>)> {
         let mut by_node: Vec<Vec<u16>> = vec![Vec::new(); self.nodes.len()];
-        for (slot, to) in self.moving.iter().enumerate() {
-            if let Some(t) = to {
-                by_node[*t].push(slot as u16);
+        for (slot, owner, to) in self.moving_slots() {
+            if from.is_none_or(|f| f == owner) {
+                by_node[to].push(slot);
             }
         }
         by_node
             .into_iter()
             .enumerate()
             .filter(|(_, slots)| !slots.is_empty())
+            .collect()
+    }
+
+    /// The [`Change::Moved`] entries that would end every move in flight,
+    /// one per destination (what nodes propose as their streams finish;
+    /// tests apply them directly).
+    pub fn finishing_moves(&self) -> Vec<Change> {
+        self.moves_by_destination(None)
+            .into_iter()
             .map(|(i, slots)| Change::Moved {
                 slots,
                 to: self.nodes[i].id.clone(),
@@ -241,7 +259,6 @@ impl ShardMap {
                 *owner = *to;
             }
         }
-        let planned_before = self.owners.clone();
         let changed = match change {
             Change::Moved { .. } => false,
             Change::Drain { id } => match self.index(id) {
@@ -258,8 +275,10 @@ impl ShardMap {
                 _ => false,
             },
             Change::Rebalance => {
-                self.owners = ring::place(&self.members(), self.bound);
-                self.owners != planned_before
+                let placed = ring::place(&self.members(), self.bound);
+                let changed = placed != self.owners;
+                self.owners = placed;
+                changed
             }
             Change::Join(node) => match self.index(&node.id) {
                 // A member joining again updates its addresses and weight;
@@ -347,12 +366,13 @@ impl ShardMap {
                 .filter(|&i| self.nodes[i].healthy);
             self.moving[slot] = None;
             match (holder, planned) {
-                (Some(h), Some(p)) if h != p => self.moving[slot] = Some(p),
+                (Some(h), Some(p)) if h != p => {
+                    self.owners[slot] = Some(h);
+                    self.moving[slot] = Some(p);
+                }
+                // No member has room for it: it stays.
                 (Some(h), None) => self.owners[slot] = Some(h),
                 _ => {}
-            }
-            if let (Some(h), Some(_)) = (holder, self.moving[slot]) {
-                self.owners[slot] = Some(h);
             }
         }
     }

@@ -558,11 +558,7 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.cluster_migration.clone(),
         |c, v| {
-            let v = v.to_ascii_lowercase();
-            if v != "warm" && v != "cold" {
-                return Err("argument must be 'warm' or 'cold'".into());
-            }
-            c.cluster_migration = v;
+            c.cluster_migration = one_of(v, &["warm", "cold"])?;
             Ok(())
         },
     ),

@@ -212,14 +212,9 @@ fn fields(node: &Node, section: &str) -> Vec<(String, String)> {
                 put("cluster_raft_learners", st.learners.len().to_string());
                 let me = map.position(&c.me.id);
                 let (mut out, mut into) = (0, 0);
-                for slot in 0..shoal_cluster::SLOTS {
-                    if let Some(to) = map.moving_index(slot) {
-                        if map.owner_index(slot) == me {
-                            out += 1;
-                        } else if Some(to) == me {
-                            into += 1;
-                        }
-                    }
+                for (_, owner, to) in map.moving_slots() {
+                    out += usize::from(Some(owner) == me);
+                    into += usize::from(Some(to) == me);
                 }
                 put("cluster_slots_moving", map.moves().to_string());
                 put("cluster_slots_migrating", out.to_string());

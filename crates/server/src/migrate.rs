@@ -18,7 +18,7 @@
 //! for the batch's answer ([`Migrations::held`]); a multi-key command
 //! whose keys are partly here gets `-TRYAGAIN`, as in Redis Cluster.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,8 +44,8 @@ const SLOTS_PER_PASS: usize = 1024;
 /// What this node's migrations hold and have done.
 pub struct Migrations {
     /// Keys taken out of the keyspace on their way to another node, by
-    /// database and name: commands on them wait for the batch's answer.
-    held: Mutex<HashSet<(usize, Vec<u8>)>>,
+    /// database: commands on them wait for the batch's answer.
+    held: Mutex<HashMap<usize, HashSet<Vec<u8>>>>,
     /// Bumped whenever held keys are released.
     released: watch::Sender<u64>,
     /// Keys sent to other nodes, and slots handed over.
@@ -56,7 +56,7 @@ pub struct Migrations {
 impl Default for Migrations {
     fn default() -> Self {
         Migrations {
-            held: Mutex::new(HashSet::new()),
+            held: Mutex::new(HashMap::new()),
             released: watch::Sender::new(0),
             keys_sent: AtomicU64::new(0),
             slots_sent: AtomicU64::new(0),
@@ -69,28 +69,30 @@ impl Migrations {
     /// what to wait on for the batch's answer.
     pub fn held(&self, db: usize, keys: &[&[u8]]) -> Option<watch::Receiver<u64>> {
         let held = self.held.lock();
-        if held.is_empty() {
-            return None;
-        }
+        let of_db = held.get(&db)?;
         // Subscribed under the lock: a release after the check is seen.
         let released = self.released.subscribe();
-        keys.iter()
-            .any(|k| held.contains(&(db, k.to_vec())))
-            .then_some(released)
+        keys.iter().any(|k| of_db.contains(*k)).then_some(released)
     }
 
     fn hold(&self, db: usize, keys: &[Vec<u8>]) {
-        let mut held = self.held.lock();
-        for k in keys {
-            held.insert((db, k.clone()));
-        }
+        self.held
+            .lock()
+            .entry(db)
+            .or_default()
+            .extend(keys.iter().cloned());
     }
 
     fn release(&self, db: usize, keys: &[Vec<u8>]) {
         {
             let mut held = self.held.lock();
-            for k in keys {
-                held.remove(&(db, k.clone()));
+            if let Some(of_db) = held.get_mut(&db) {
+                for k in keys {
+                    of_db.remove(k);
+                }
+                if of_db.is_empty() {
+                    held.remove(&db);
+                }
             }
         }
         self.released.send_modify(|n| *n += 1);
@@ -103,15 +105,7 @@ fn outgoing(map: &ShardMap, me: &str) -> Vec<(String, String, Vec<u16>)> {
     let Some(me) = map.position(me) else {
         return Vec::new();
     };
-    let mut by_node: BTreeMap<usize, Vec<u16>> = BTreeMap::new();
-    for slot in 0..SLOTS {
-        if map.owner_index(slot) == Some(me) {
-            if let Some(to) = map.moving_index(slot) {
-                by_node.entry(to).or_default().push(slot);
-            }
-        }
-    }
-    by_node
+    map.moves_by_destination(Some(me))
         .into_iter()
         .map(|(i, slots)| {
             let n = &map.nodes()[i];

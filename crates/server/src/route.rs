@@ -51,6 +51,10 @@ pub enum Deferred {
     Wait(tokio::sync::watch::Receiver<u64>),
 }
 
+/// Redis Cluster's answer to a multi-key command whose keys are split
+/// between a moving slot's owner and its destination.
+const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
+
 /// How long a command waits for a batch of moving keys to be answered.
 const WAIT_LIMIT: Duration = Duration::from_secs(12);
 
@@ -146,9 +150,7 @@ fn migrating(
         if state.multi.is_none() {
             return Ok(Some(Deferred::Wait(released)));
         }
-        return Err(CmdError::other(
-            "TRYAGAIN Multiple keys request during rehashing of slot",
-        ));
+        return Err(CmdError::other(TRYAGAIN));
     }
     let now = shoal_store::keyspace::now_ms();
     let db = node.store.db(state.db);
@@ -159,9 +161,7 @@ fn migrating(
     if here == keys.len() {
         Ok(None)
     } else if here > 0 {
-        Err(CmdError::other(
-            "TRYAGAIN Multiple keys request during rehashing of slot",
-        ))
+        Err(CmdError::other(TRYAGAIN))
     } else if redirect {
         Err(CmdError::other(format!("ASK {slot} {addr}")))
     } else {
@@ -306,7 +306,8 @@ pub async fn flush(node: &Node, state: &mut ConnState, out: &mut Reply, batch: &
     for (o, got) in replies.iter_mut().enumerate() {
         if let Ok(rs) = got {
             for (i, r) in rs.iter_mut().enumerate() {
-                *r = follow_moved(node, state, db, resp3, &owners[o].requests[i], r.clone()).await;
+                *r = follow_redirect(node, state, db, resp3, &owners[o].requests[i], r.clone())
+                    .await;
             }
         }
     }
@@ -364,9 +365,10 @@ async fn ask(
 }
 
 /// An owner whose map is a step ahead of (or behind) this node's answers
-/// a forwarded request with -MOVED; the request follows it once, so a
+/// a forwarded request with -MOVED, and the owner of a moving slot
+/// without the key answers -ASK; the request follows either once, so a
 /// plain client never sees a redirect it cannot follow.
-async fn follow_moved(
+async fn follow_redirect(
     node: &Node,
     state: &mut ConnState,
     db: usize,
@@ -442,7 +444,7 @@ pub async fn finish(
             let limit = (!blocking).then_some(FORWARD_LIMIT);
             let (db, resp3) = (state.db, out.resp3);
             let answer = match forward(node, state, resp3, argv, &addr, limit).await {
-                Ok(reply) => Ok(follow_moved(node, state, db, resp3, argv, reply).await),
+                Ok(reply) => Ok(follow_redirect(node, state, db, resp3, argv, reply).await),
                 Err(e) => Err(e),
             };
             relay(node, out, answer, slot, &addr);
@@ -605,7 +607,7 @@ async fn split(
             Some(addr) => {
                 let db = state.db;
                 match forward(node, state, resp3, &sub, addr, Some(FORWARD_LIMIT)).await {
-                    Ok(reply) => follow_moved(node, state, db, resp3, &sub, reply).await,
+                    Ok(reply) => follow_redirect(node, state, db, resp3, &sub, reply).await,
                     Err(e) => {
                         let slot = shoal_cluster::key_slot(&argv[share.keys[0]]);
                         return Err(unreachable(slot, addr, &e));

@@ -425,14 +425,12 @@ pub fn nodes_text(map: &ShardMap, me: &str) -> String {
         }
         if node.id == me {
             // Slots moving, as Redis shows them on the node's own line.
-            for slot in 0..SLOTS {
-                let (Some(owner), Some(to)) = (map.owner(slot), map.moving_to(slot)) else {
-                    continue;
-                };
-                if owner.id == me {
-                    text.push_str(&format!(" [{slot}->-{}]", to.id));
-                } else if to.id == me {
-                    text.push_str(&format!(" [{slot}-<-{}]", owner.id));
+            let nodes = map.nodes();
+            for (slot, owner, to) in map.moving_slots() {
+                if nodes[owner].id == me {
+                    text.push_str(&format!(" [{slot}->-{}]", nodes[to].id));
+                } else if nodes[to].id == me {
+                    text.push_str(&format!(" [{slot}-<-{}]", nodes[owner].id));
                 }
             }
         }
