@@ -320,18 +320,27 @@ fn eviction_settings_take_redis_values_and_errors() {
         "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction\r\n"
     );
     // tinylfu counts accesses: OBJECT FREQ shows a key's count (started
-    // from the sketch's estimate when written under a limit, one more per
-    // access), OBJECT IDLETIME is refused as under LFU.
+    // when created from the sketch's estimate, which counts the creation,
+    // plus one; one more per access), OBJECT IDLETIME is refused as under
+    // LFU.
     assert_eq!(r.call("CONFIG SET maxmemory 1gb"), "+OK\r\n");
     assert_eq!(r.call("SET k v"), "+OK\r\n");
-    assert_eq!(r.call("OBJECT FREQ k"), ":1\r\n");
+    assert_eq!(r.call("OBJECT FREQ k"), ":2\r\n");
     for _ in 0..3 {
         assert_eq!(r.call("GET k"), "$1\r\nv\r\n");
     }
-    assert_eq!(r.call("OBJECT FREQ k"), ":4\r\n");
-    // Written again: a new value starts from the sketch, which saw all five.
-    assert_eq!(r.call("SET k w"), "+OK\r\n");
+    // EXISTS and TYPE are not accesses.
+    assert_eq!(r.call("EXISTS k"), ":1\r\n");
+    assert_eq!(r.call("TYPE k"), "+string\r\n");
     assert_eq!(r.call("OBJECT FREQ k"), ":5\r\n");
+    // Written again: the new value keeps the count, one more for the write.
+    assert_eq!(r.call("SET k w"), "+OK\r\n");
+    assert_eq!(r.call("OBJECT FREQ k"), ":6\r\n");
+    // Deleted and created again: the sketch saw one creation of it (reads
+    // of a cached key count in the key), this is the second.
+    assert_eq!(r.call("DEL k"), ":1\r\n");
+    assert_eq!(r.call("SET k x"), "+OK\r\n");
+    assert_eq!(r.call("OBJECT FREQ k"), ":3\r\n");
     assert_eq!(
         r.call("OBJECT IDLETIME k"),
         "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"
@@ -360,14 +369,14 @@ fn eviction_settings_take_redis_values_and_errors() {
     assert_eq!(r.call("OBJECT IDLETIME f"), ":0\r\n");
 }
 
-/// allkeys-tinylfu's sketch (at least 4096 counters × 4 rows of 4 bits = 8 kB)
+/// allkeys-tinylfu's sketch (at least 4096 counters × 2 rows of 4 bits = 4 kB)
 /// counts in used_memory while the policy is in force, and is freed by
 /// FLUSHALL and by switching to a policy that does not read it.
 #[test]
 fn the_tinylfu_sketch_is_freed_when_not_in_use() {
     let node = Shoal::start(&[]);
     let mut r = node.raw();
-    const SKETCH: i64 = 4096 * 4 / 2;
+    const SKETCH: i64 = 4096 * 2 / 2;
     let grown = |r: &mut Raw, command: &str| {
         let before = info_u64(r, "used_memory") as i64;
         assert_eq!(r.call(command), "+OK\r\n", "{command}");
@@ -388,7 +397,7 @@ fn the_tinylfu_sketch_is_freed_when_not_in_use() {
     let switched = grown(&mut r, "CONFIG SET maxmemory-policy allkeys-lru");
     let after = grown(&mut r, "SET d v");
     // The counters plus the sketch's own header (used_memory counts the
-    // bytes asked of the allocator, so these are exact: 8192 + 48).
+    // bytes asked of the allocator, so these are exact: 4096 + 48).
     let sketch = SKETCH..=SKETCH + 64;
     assert!(sketch.contains(&made), "the sketch made {made}");
     assert!(sketch.contains(&-switched), "switching freed {switched}");
@@ -398,10 +407,11 @@ fn the_tinylfu_sketch_is_freed_when_not_in_use() {
 }
 
 /// The sketch grows with the keyspace while it fills, before anything is
-/// evicted (left at its first 8 kB it saturated, and every key written
+/// evicted (left at its first size it saturated, and every key written
 /// after started with a high count): with 20,000 keys written it is sized
-/// for between 12,288 and 24,576 keys (checked every 4,096 commands; remade
-/// when a quarter short or half over), 4 rows × 8 counters a key × 4 bits.
+/// for between 12,288 and 24,576 keys (checked every 4,096 keys created;
+/// remade when a quarter short or half over), 2 rows × 8 counters a key ×
+/// 4 bits.
 #[test]
 fn the_tinylfu_sketch_grows_with_the_keyspace_before_eviction() {
     let node = Shoal::start(&[]);
@@ -415,8 +425,8 @@ fn the_tinylfu_sketch_grows_with_the_keyspace_before_eviction() {
     assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
     let freed = before - info_u64(&mut r, "used_memory");
     // Give or take 8 kB for what INFO and CONFIG themselves allocate; a
-    // sketch left at its first size would free only 8 kB.
-    let per_key = 4 * 8 / 2;
+    // sketch left at its first size would free only 4 kB.
+    let per_key = 2 * 8 / 2;
     assert!(
         (12_288 * per_key - 8192..=24_576 * per_key + 8192).contains(&freed),
         "switching policy freed {freed} bytes"

@@ -65,6 +65,9 @@ struct Row {
     sizes: Sizes,
     universe: u64,
     fraction: f64,
+    /// The row's place in the full table: its stream's seed is `--seed`
+    /// plus this, so a `--rows` subset replays the same streams.
+    index: u64,
 }
 
 fn parse(argv: &[String]) -> Result<Options, String> {
@@ -118,6 +121,7 @@ fn parse(argv: &[String]) -> Result<Options, String> {
 
 fn rows(o: &Options) -> Vec<Row> {
     let mut rows = Vec::new();
+    let mut index = 0;
     for (kind, sizes, universe) in [
         ("zipf", Sizes::Fixed(100), o.keys),
         ("scan", Sizes::Fixed(100), o.keys),
@@ -143,6 +147,7 @@ fn rows(o: &Options) -> Vec<Row> {
                 };
                 let budget = format!("{}%", (fraction * 100.0) as u32);
                 let name = format!("{kind}-{alpha:.1}-{budget}");
+                index += 1;
                 if o.rows.is_empty() || o.rows.iter().any(|p| name.starts_with(p.as_str())) {
                     rows.push(Row {
                         name,
@@ -152,6 +157,7 @@ fn rows(o: &Options) -> Vec<Row> {
                         sizes,
                         universe,
                         fraction,
+                        index: index - 1,
                     });
                 }
             }
@@ -273,8 +279,8 @@ fn main() -> ExitCode {
     };
     println!("| stream | budget | server | policy | hit ratio | of optimum | evicted keys | keys held | data MB / budget MB | errors | kreq/s |");
     println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (r, row) in rows(&o).iter().enumerate() {
-        let stream = workload::stream(row.shape, row.universe, o.requests, o.seed + r as u64);
+    for row in rows(&o) {
+        let stream = workload::stream(row.shape, row.universe, o.requests, o.seed + row.index);
         let warmup = stream.requests.len() / 4;
         let working_set: u64 = (0..row.universe).map(|id| cost(row.sizes, id)).sum();
         let budget = (working_set as f64 * row.fraction) as u64;
@@ -289,7 +295,7 @@ fn main() -> ExitCode {
         );
         for t in &o.targets {
             for policy in &t.policies {
-                match run(&t.addr, policy, row, &stream.requests, warmup, budget) {
+                match run(&t.addr, policy, &row, &stream.requests, warmup, budget) {
                     Ok(run) => {
                         let ratio = run.hits as f64 / run.counted as f64;
                         println!(

@@ -45,6 +45,7 @@ impl<'a> Ctx<'a> {
         let hot = &self.node.hot;
         let policy = hot.policy();
         entry.access = if policy == Policy::AllKeysTinyLfu {
+            self.node.evictor.tick();
             shoal_store::sketch::resident_touch(entry.access, self.node.evictor.epoch())
         } else if policy.lfu() {
             let random = (self.conn.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;

@@ -508,6 +508,7 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     let handler = command
         .handler
         .expect("resolve returns only commands with a handler");
+    let before = crate::evict::counts_before(node, command, argv, state.db);
     let mut ctx = Ctx {
         node,
         conn: state,
@@ -517,7 +518,7 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     if let Err(e) = handler(&mut ctx, argv) {
         reply_error(node, out, &e);
     }
-    crate::evict::record(node, command, argv, state.db, state.no_touch);
+    crate::evict::record(node, command, argv, state.db, &before);
     state.commands_run += 1;
 }
 

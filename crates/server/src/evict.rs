@@ -83,15 +83,19 @@ pub struct Evictor {
     /// Epochs the sketch has aged through: resident counts stamped in an
     /// earlier one are halved once per epoch passed.
     sketch_epoch: AtomicU32,
+    /// Keys counted into the sketch, to check its size every so often.
+    sketch_counted: AtomicU64,
 }
 
-/// Counters a row a sketch has at least (8 kB in all).
+/// Counters a row a sketch has at least (4 kB in all).
 const SKETCH_MIN_KEYS: usize = 4096;
-/// Sketch width per key held: 8 counters a row (16 bytes a key over four
-/// rows of 4-bit counters, counted in used_memory), so an epoch lasts 160
-/// accesses per cached key. Chosen by simulating bench/hitratio.sh's
-/// streams: 2 and 4 collided too often at a 1% budget (returning keys and
-/// new ones looked alike); 16 cost more memory than its accuracy won back.
+/// Sketch width per key held: 8 counters a row (8 bytes a key over two
+/// rows of 4-bit counters, counted in used_memory, as Caffeine's sketch),
+/// so an epoch lasts 160 key creations per cached key. Chosen on
+/// bench/hitratio.sh's streams: 4 and 2 collided too often at a 1% budget
+/// (returning keys and new ones looked alike: 1.9 and 3.3 points lost on
+/// Zipf 0.8), and gained nothing at 10%; two rows of twice the width beat
+/// four rows for the same bytes.
 const SKETCH_KEYS_FACTOR: usize = 8;
 /// Sketch increments between checks that it still fits the keyspace.
 /// Checked as keys are counted, not only when evicting: a sketch
@@ -110,6 +114,7 @@ impl Default for Evictor {
             node: OnceLock::new(),
             sketch: RwLock::new(None),
             sketch_epoch: AtomicU32::new(0),
+            sketch_counted: AtomicU64::new(0),
         }
     }
 }
@@ -204,7 +209,18 @@ impl Evictor {
         if counted.aged {
             self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
         }
-        counted.nth.is_multiple_of(SKETCH_CHECK_EVERY)
+        let n = self.sketch_counted.fetch_add(1, Ordering::Relaxed) + 1;
+        n.is_multiple_of(SKETCH_CHECK_EVERY)
+    }
+
+    /// Counts a read of a cached key towards the sketch's epoch (the key
+    /// counts it in its own entry).
+    pub fn tick(&self) {
+        if let Some(sketch) = self.sketch.read().as_ref() {
+            if sketch.tick().aged {
+                self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Drops the sketch (FLUSHALL, or a policy that does not use it): its
@@ -232,83 +248,101 @@ impl Evictor {
     }
 }
 
-/// Under `allkeys-tinylfu`, after a command: counts an access to each of
-/// its keys and, for a write with `maxmemory` set, starts each key just
-/// written from the sketch's estimate and offers it to the eviction pool
-/// at once with that count (TinyLFU's admission: a key seen once goes
-/// before a key seen often, however recent). Commands that do not touch
-/// a key in Redis (`NOT_AN_ACCESS`, or any but TOUCH from a `CLIENT
-/// NO-TOUCH` client) are not counted.
+/// Under `allkeys-tinylfu`, before a write runs: the count of each of its
+/// keys that exists, so a key the write replaces keeps its count (as Redis
+/// keeps a key's LFU counter when a write replaces its value). Empty under
+/// other policies and for reads, which [`record`] then skips.
+pub fn counts_before(
+    node: &Node,
+    command: &crate::command::Command,
+    argv: &[bytes::Bytes],
+    db: usize,
+) -> Vec<Option<u32>> {
+    if node.hot.policy() != Policy::AllKeysTinyLfu || !command.has_flag("write") {
+        return Vec::new();
+    }
+    let (epoch, now) = (node.evictor.epoch(), now_ms());
+    command
+        .key_positions(argv)
+        .into_iter()
+        .map(|i| {
+            let key = &argv[i];
+            node.store
+                .db(db)
+                .lock(key)
+                .lookup(key, now)
+                .map(|e| sketch::resident_count(e.access, epoch))
+        })
+        .collect()
+}
+
+/// A key written anew starts this far above the sketch's estimate (which
+/// counts this write): a key fetched again after an eviction then ranks
+/// above cached keys with the same history, since it was wanted again
+/// more recently. Chosen on bench/hitratio.sh's streams: 1 gained 0.4
+/// points on Zipf 1.0 at a 10% budget, lost 1.1 on Zipf 0.8 at 1% (still
+/// 2.8 ahead of redis-server there); 2 was no better anywhere.
+const WRITTEN_CREDIT: u32 = 1;
+
+/// Under `allkeys-tinylfu`, after a write (`before` from [`counts_before`]):
+/// gives each key the write created its starting count and, with
+/// `maxmemory` set and a write that may grow memory, offers it to the
+/// eviction pool at once with that count (TinyLFU's admission: a key seen
+/// once goes before a key seen often, however recent).
+///
+/// A created key is counted in the sketch and starts from its estimate
+/// plus [`WRITTEN_CREDIT`]; a replaced one keeps its count, plus one for
+/// this access. Only these writes feed the sketch: a cached key counts its
+/// reads in its own entry (`Ctx::touch`), and gives its count to the
+/// sketch when evicted, so the sketch holds what is known of keys not in
+/// the cache, and a read of a missing key (the GET before a read-through
+/// SET) is not counted twice.
 pub fn record(
     node: &Node,
     command: &crate::command::Command,
     argv: &[bytes::Bytes],
     db: usize,
-    no_touch: bool,
+    before: &[Option<u32>],
 ) {
-    if node.hot.policy() != Policy::AllKeysTinyLfu {
-        return;
-    }
-    let keys = command.key_positions(argv);
-    if keys.is_empty() {
+    if before.is_empty() {
         return;
     }
     let ev = &node.evictor;
     let sketch = ev.sketch();
-    let access = !NOT_AN_ACCESS.contains(&command.name) && (!no_touch || command.name == "touch");
-    if access {
-        let mut check = false;
-        for &i in &keys {
-            check |= ev.count(&sketch, &argv[i]);
-        }
-        if check {
-            let dbs = node.store.databases();
-            ev.fit_sketch((0..dbs).map(|db| node.store.db(db).sizes().0).sum());
-        }
-    }
-    if !command.has_flag("denyoom") || node.hot.maxmemory.load(Ordering::Relaxed) == 0 {
-        return;
-    }
-    let now = now_ms();
-    let epoch = ev.epoch();
+    let (epoch, now) = (ev.epoch(), now_ms());
+    let offer = command.has_flag("denyoom") && node.hot.maxmemory.load(Ordering::Relaxed) != 0;
+    let mut check = false;
     SAMPLING.with(|state| {
-        let Ok(mut state) = state.try_borrow_mut() else {
-            return;
-        };
-        for &i in &keys {
+        let mut state = state.try_borrow_mut().ok();
+        for (i, old) in command.key_positions(argv).into_iter().zip(before) {
             let key = &argv[i];
             let mut shard = node.store.db(db).lock(key);
             let Some(entry) = shard.lookup(key, now) else {
                 continue;
             };
-            // A count of 0: written by this command (or aged to nothing).
+            // Above 0: kept by the write, and touched.
             if sketch::resident_count(entry.access, epoch) > 0 {
                 continue;
             }
-            let count = u32::from(sketch.estimate(key));
+            let count = match *old {
+                Some(count) if count > 0 => count + 1,
+                _ => {
+                    check |= ev.count(&sketch, key);
+                    u32::from(sketch.estimate(key)) + WRITTEN_CREDIT
+                }
+            };
             entry.access = sketch::resident(count, epoch);
             drop(shard);
-            state.pool.offer(Policy::tinylfu_score(count), db, key);
+            if let Some(state) = state.as_mut().filter(|_| offer) {
+                state.pool.offer(Policy::tinylfu_score(count), db, key);
+            }
         }
     });
+    if check {
+        let dbs = node.store.databases();
+        ev.fit_sketch((0..dbs).map(|db| node.store.db(db).sizes().0).sum());
+    }
 }
-
-/// Commands that look at a key without touching it in Redis (its
-/// `LOOKUP_NOTOUCH` reads; subcommands by their own names: OBJECT's and
-/// MEMORY USAGE).
-const NOT_AN_ACCESS: [&str; 11] = [
-    "exists",
-    "type",
-    "ttl",
-    "pttl",
-    "expiretime",
-    "pexpiretime",
-    "freq",
-    "idletime",
-    "encoding",
-    "refcount",
-    "usage",
-];
 
 /// Memory counted against `maxmemory`.
 fn used() -> u64 {
@@ -502,15 +536,21 @@ fn evict_one_with(node: &Node, policy: Policy, state: &mut Sampling) -> bool {
         let mut requeued = 0;
         while let Some(c) = state.pool.pop_best() {
             let mut fresh = c.score;
+            let mut count = 0;
             let confirm = |e: &shoal_store::Entry| {
                 if sketch.is_none() {
                     return true;
                 }
+                count = sketch::resident_count(e.access, epoch);
                 fresh = score(e, now_ms());
                 fresh >= c.score
             };
             match node.store.db(c.db).evict(&c.key, volatile, confirm) {
                 Some(true) => {
+                    if let Some(sketch) = &sketch {
+                        // What the cache learnt of the key outlives it.
+                        sketch.deposit(&c.key, count);
+                    }
                     signal(node, c.db, &c.key);
                     return true;
                 }

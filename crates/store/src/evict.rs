@@ -19,10 +19,10 @@ pub enum Policy {
     VolatileLfu,
     VolatileRandom,
     VolatileTtl,
-    /// shoal's own: TinyLFU. Every access counts in a frequency sketch that
-    /// outlives eviction; a written key starts from the sketch's estimate
-    /// and counts its own accesses while cached (`crate::sketch`); the
-    /// victim is the sampled (or newly written) key with the lowest count.
+    /// shoal's own: TinyLFU. A frequency sketch remembers keys created and
+    /// evicted; a created key starts from the sketch's estimate and counts
+    /// its own accesses while cached (`crate::sketch`); the victim is the
+    /// sampled (or newly written) key with the lowest count.
     AllKeysTinyLfu,
 }
 
