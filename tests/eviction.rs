@@ -361,6 +361,12 @@ fn eviction_settings_take_redis_values_and_errors() {
         "+OK\r\n"
     );
     assert_eq!(r.call("OBJECT FREQ i"), ":5\r\n");
+    // As redis-server 7.0: a SET over a key keeps its LFU counter, touched
+    // once (5 -> 6 is certain); a new key starts at 5.
+    assert_eq!(r.call("SET o v"), "+OK\r\n");
+    assert_eq!(r.call("OBJECT FREQ o"), ":5\r\n");
+    assert_eq!(r.call("SET o w"), "+OK\r\n");
+    assert_eq!(r.call("OBJECT FREQ o"), ":6\r\n");
     assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
     assert_eq!(
         r.cmd(&[b"RESTORE", b"f", b"0", dump, b"FREQ", b"42"]),

@@ -61,6 +61,25 @@ impl<'a> Ctx<'a> {
         };
     }
 
+    /// Stores `entry` at `key`, as Redis's setKey: a value replacing
+    /// another under an LFU policy or allkeys-tinylfu keeps the key's
+    /// counter, touched (Redis touches the key when it looks it up for the
+    /// write, then keeps the counter when it swaps the value in).
+    pub fn put(
+        &mut self,
+        shard: &mut shoal_store::Shard,
+        key: &[u8],
+        mut entry: shoal_store::Entry,
+    ) {
+        if self.node.hot.policy().counts_frequency() {
+            if let Some(old) = shard.lookup(key, self.now) {
+                entry.access = old.access;
+                self.touch(&mut entry);
+            }
+        }
+        shard.insert(key, entry);
+    }
+
     /// Reports that a write changed `key` in the selected database (Redis's
     /// `signalModifiedKey`): WATCHers of it will fail their EXEC, and clients
     /// blocked on it get a chance to be served. A write command calls this

@@ -508,7 +508,6 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     let handler = command
         .handler
         .expect("resolve returns only commands with a handler");
-    let before = crate::evict::counts_before(node, command, argv, state.db);
     let mut ctx = Ctx {
         node,
         conn: state,
@@ -518,7 +517,7 @@ pub fn run(node: &Node, state: &mut ConnState, out: &mut Reply, command: &Comman
     if let Err(e) = handler(&mut ctx, argv) {
         reply_error(node, out, &e);
     }
-    crate::evict::record(node, command, argv, state.db, &before);
+    crate::evict::record(node, command, argv, state.db);
     state.commands_run += 1;
 }
 

@@ -248,34 +248,6 @@ impl Evictor {
     }
 }
 
-/// Under `allkeys-tinylfu`, before a write runs: the count of each of its
-/// keys that exists, so a key the write replaces keeps its count (as Redis
-/// keeps a key's LFU counter when a write replaces its value). Empty under
-/// other policies and for reads, which [`record`] then skips.
-pub fn counts_before(
-    node: &Node,
-    command: &crate::command::Command,
-    argv: &[bytes::Bytes],
-    db: usize,
-) -> Vec<Option<u32>> {
-    if node.hot.policy() != Policy::AllKeysTinyLfu || !command.has_flag("write") {
-        return Vec::new();
-    }
-    let (epoch, now) = (node.evictor.epoch(), now_ms());
-    command
-        .key_positions(argv)
-        .into_iter()
-        .map(|i| {
-            let key = &argv[i];
-            node.store
-                .db(db)
-                .lock(key)
-                .lookup(key, now)
-                .map(|e| sketch::resident_count(e.access, epoch))
-        })
-        .collect()
-}
-
 /// A key written anew starts this far above the sketch's estimate (which
 /// counts this write): a key fetched again after an eviction then ranks
 /// above cached keys with the same history, since it was wanted again
@@ -284,27 +256,25 @@ pub fn counts_before(
 /// 2.8 ahead of redis-server there); 2 was no better anywhere.
 const WRITTEN_CREDIT: u32 = 1;
 
-/// Under `allkeys-tinylfu`, after a write (`before` from [`counts_before`]):
-/// gives each key the write created its starting count and, with
-/// `maxmemory` set and a write that may grow memory, offers it to the
-/// eviction pool at once with that count (TinyLFU's admission: a key seen
-/// once goes before a key seen often, however recent).
+/// Under `allkeys-tinylfu`, after a write: gives each key the write created
+/// its starting count and, with `maxmemory` set and a write that may grow
+/// memory, offers it to the eviction pool at once with that count
+/// (TinyLFU's admission: a key seen once goes before a key seen often,
+/// however recent).
 ///
 /// A created key is counted in the sketch and starts from its estimate
-/// plus [`WRITTEN_CREDIT`]; a replaced one keeps its count, plus one for
-/// this access. Only these writes feed the sketch: a cached key counts its
-/// reads in its own entry (`Ctx::touch`), and gives its count to the
-/// sketch when evicted, so the sketch holds what is known of keys not in
-/// the cache, and a read of a missing key (the GET before a read-through
-/// SET) is not counted twice.
-pub fn record(
-    node: &Node,
-    command: &crate::command::Command,
-    argv: &[bytes::Bytes],
-    db: usize,
-    before: &[Option<u32>],
-) {
-    if before.is_empty() {
+/// plus [`WRITTEN_CREDIT`] (a replaced one kept its count, `Ctx::put`).
+/// Only these writes feed the sketch: a cached key counts its reads in its
+/// own entry (`Ctx::touch`), and gives its count to the sketch when
+/// evicted, so the sketch holds what is known of keys not in the cache,
+/// and a read of a missing key (the GET before a read-through SET) is not
+/// counted twice.
+pub fn record(node: &Node, command: &crate::command::Command, argv: &[bytes::Bytes], db: usize) {
+    if node.hot.policy() != Policy::AllKeysTinyLfu || !command.has_flag("write") {
+        return;
+    }
+    let keys = command.key_positions(argv);
+    if keys.is_empty() {
         return;
     }
     let ev = &node.evictor;
@@ -314,23 +284,18 @@ pub fn record(
     let mut check = false;
     SAMPLING.with(|state| {
         let mut state = state.try_borrow_mut().ok();
-        for (i, old) in command.key_positions(argv).into_iter().zip(before) {
+        for i in keys {
             let key = &argv[i];
             let mut shard = node.store.db(db).lock(key);
             let Some(entry) = shard.lookup(key, now) else {
                 continue;
             };
-            // Above 0: kept by the write, and touched.
+            // Above 0: a key the write found (or replaced, keeping its count).
             if sketch::resident_count(entry.access, epoch) > 0 {
                 continue;
             }
-            let count = match *old {
-                Some(count) if count > 0 => count + 1,
-                _ => {
-                    check |= ev.count(&sketch, key);
-                    u32::from(sketch.estimate(key)) + WRITTEN_CREDIT
-                }
-            };
+            check |= ev.count(&sketch, key);
+            let count = u32::from(sketch.estimate(key)) + WRITTEN_CREDIT;
             entry.access = sketch::resident(count, epoch);
             drop(shard);
             if let Some(state) = state.as_mut().filter(|_| offer) {

@@ -424,7 +424,8 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let shard = locked.shard(db, dest);
     let modified = if max_len > 0 {
-        shard.insert(dest, ctx.entry(Value::Str(Str::Raw(result))));
+        let entry = ctx.entry(Value::Str(Str::Raw(result)));
+        ctx.put(shard, dest, entry);
         true
     } else {
         shard.remove(dest).is_some()

@@ -157,7 +157,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let expire_at = shard.lookup(dest_key, ctx.now).map_or(0, |e| e.expire_at);
     let mut entry = ctx.entry(Value::Str(Str::Raw(dest)));
     entry.expire_at = expire_at;
-    shard.insert(dest_key, entry);
+    ctx.put(shard, dest_key, entry);
     drop(locked);
     ctx.modified(dest_key);
     ctx.out.ok();

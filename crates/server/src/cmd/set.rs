@@ -342,16 +342,20 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: &[Bytes], op: Algebra) -> CmdResult {
     let result = compute(op, sets);
     let dst = &argv[1];
     let mut shard = ctx.db().lock(dst);
-    let existed = shard.remove(dst).is_some();
-    if !result.is_empty() {
+    let existed = if result.is_empty() {
+        shard.remove(dst).is_some()
+    } else {
+        let existed = shard.lookup(dst, ctx.now).is_some();
         let max_intset = ctx.node.hot.max_intset();
         // Redis builds the destination as an intset and converts as it adds.
         let mut set = Set::Intset(shoal_store::IntSet::default());
         for m in &result {
             set.insert(m, max_intset);
         }
-        shard.insert(dst, ctx.entry(Value::Set(set)));
-    }
+        let entry = ctx.entry(Value::Set(set));
+        ctx.put(&mut shard, dst, entry);
+        existed
+    };
     drop(shard);
     if existed || !result.is_empty() {
         ctx.modified(dst);

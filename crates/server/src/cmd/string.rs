@@ -224,7 +224,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         (_, Some(at)) => at,
         _ => 0,
     };
-    shard.insert(key, entry);
+    ctx.put(&mut shard, key, entry);
     ctx.modified(key);
     if !o.get {
         ctx.out.ok();
@@ -236,7 +236,9 @@ fn set(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn store(ctx: &mut Ctx<'_>, key: &Bytes, value: &[u8], expire_at: u64) {
     let mut entry = ctx.entry(Value::Str(Str::new(value)));
     entry.expire_at = expire_at;
-    ctx.db().lock(key).insert(key, entry);
+    let mut shard = ctx.db().lock(key);
+    ctx.put(&mut shard, key, entry);
+    drop(shard);
     ctx.modified(key);
 }
 
@@ -285,7 +287,8 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut shard = ctx.db().lock(&argv[1]);
     let old = shard.lookup(&argv[1], ctx.now);
     reply_value(ctx, old)?;
-    shard.insert(&argv[1], ctx.entry(Value::Str(Str::new(&argv[2]))));
+    let entry = ctx.entry(Value::Str(Str::new(&argv[2])));
+    ctx.put(&mut shard, &argv[1], entry);
     ctx.modified(&argv[1]);
     Ok(())
 }
@@ -371,9 +374,8 @@ fn mset_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         return Ok(());
     }
     for p in pairs.clone() {
-        locked
-            .shard(db, &p[0])
-            .insert(&p[0], ctx.entry(Value::Str(Str::new(&p[1]))));
+        let entry = ctx.entry(Value::Str(Str::new(&p[1])));
+        ctx.put(locked.shard(db, &p[0]), &p[0], entry);
     }
     drop(locked);
     for p in pairs {
@@ -415,7 +417,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> CmdResult {
     let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
     let mut entry = ctx.entry(Value::Str(Str::Int(next)));
     entry.expire_at = expire_at;
-    shard.insert(key, entry);
+    ctx.put(&mut shard, key, entry);
     ctx.modified(key);
     ctx.out.int(next);
     Ok(())
@@ -470,7 +472,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let text = next.to_human();
     let mut entry = ctx.entry(Value::Str(Str::plain(text.as_bytes())));
     entry.expire_at = expire_at;
-    shard.insert(key, entry);
+    ctx.put(&mut shard, key, entry);
     ctx.modified(key);
     ctx.out.bulk(text.as_bytes());
     Ok(())

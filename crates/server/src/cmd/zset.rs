@@ -582,7 +582,8 @@ fn zrange_generic(
     let modified = match stored {
         Some(z) if !z.is_empty() => {
             let n = z.len();
-            shard.insert(dst, ctx.entry(Value::ZSet(z)));
+            let entry = ctx.entry(Value::ZSet(z));
+            ctx.put(shard, dst, entry);
             ctx.out.int(n as i64);
             true
         }
@@ -1071,7 +1072,8 @@ fn zsetop(
     }
     z.convert_to_listpack_if_needed(limits);
     let n = z.len();
-    shard.insert(dst, ctx.entry(Value::ZSet(z)));
+    let entry = ctx.entry(Value::ZSet(z));
+    ctx.put(shard, dst, entry);
     drop(locked);
     ctx.modified(dst);
     ctx.out.int(n as i64);
