@@ -252,22 +252,28 @@ struct Seen {
     ops: AtomicU64,
 }
 
-fn key_of(writer: usize, i: usize) -> String {
-    format!("fault:{writer}:{i}")
+/// Writer `writer`'s `i`th key, in its `generation`.
+fn key_of(writer: usize, i: usize, generation: u32) -> String {
+    format!("fault:{writer}:{i}:{generation}")
 }
 
 /// Sets its keys in turn (values count up) and reads one back every
-/// fourth step, until `stop`.
+/// fourth step, until `stop`. A SET that fails may still be applied, and
+/// late (a command a timed-out client gave up on can sit in a node that
+/// was paused, or wait on a key in a migration batch): after a failure
+/// the key is dropped for a new name, so no old value can land on a name
+/// after a newer one was acknowledged there.
 fn write(writer: usize, addrs: Vec<String>, seen: &Seen, stop: &AtomicBool) {
     let mut conn = conn(addrs, writer);
     let start = Instant::now();
     let mut next = vec![1u64; KEYS_PER_WRITER];
+    let mut generation = vec![0u32; KEYS_PER_WRITER];
     for op in 0..MAX_OPS {
         if stop.load(Ordering::Relaxed) || start.elapsed() > RUN_LIMIT {
             return;
         }
         let i = (op as usize) % KEYS_PER_WRITER;
-        let key = key_of(writer, i);
+        let key = key_of(writer, i, generation[i]);
         let value = next[i];
         let set = redis::cmd("SET").arg(&key).arg(value).clone();
         match conn.query::<String>(&set) {
@@ -279,6 +285,8 @@ fn write(writer: usize, addrs: Vec<String>, seen: &Seen, stop: &AtomicBool) {
                     .insert(key, (value, Instant::now()));
             }
             Err(e) => {
+                generation[i] += 1;
+                next[i] = 1;
                 seen.errors
                     .lock()
                     .expect("errors")
@@ -287,7 +295,8 @@ fn write(writer: usize, addrs: Vec<String>, seen: &Seen, stop: &AtomicBool) {
             }
         }
         if op % 4 == 3 {
-            let key = key_of(writer, (op as usize / 4) % KEYS_PER_WRITER);
+            let j = (op as usize / 4) % KEYS_PER_WRITER;
+            let key = key_of(writer, j, generation[j]);
             if let Err(e) = conn.query::<Option<u64>>(redis::cmd("GET").arg(&key)) {
                 seen.errors
                     .lock()
