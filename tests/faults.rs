@@ -353,17 +353,9 @@ fn moves_via(conn: &mut Roaming) -> Vec<(u16, String)> {
             .and_then(|a| a.split('@').next())
             .map(str::to_string)
     };
-    let Some(me) = text.lines().find(|l| l.contains("myself")) else {
-        return Vec::new();
-    };
-    me.split(' ')
-        .filter_map(|part| {
-            let (slot, to) = part
-                .strip_prefix('[')?
-                .strip_suffix(']')?
-                .split_once("->-")?;
-            Some((slot.parse().ok()?, addr_of(to)?))
-        })
+    common::cluster::moving_out(&text)
+        .into_iter()
+        .filter_map(|(slot, to)| Some((slot, addr_of(&to)?)))
         .collect()
 }
 

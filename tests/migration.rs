@@ -86,20 +86,8 @@ fn a_joining_node_takes_its_slots_with_their_keys() {
     wait_until(LIMIT, || {
         for (i, n) in nodes.iter().enumerate() {
             let text: String = query(n, &["CLUSTER", "NODES"]).unwrap_or_default();
-            let Some(me) = text.lines().find(|l| l.contains("myself")) else {
-                continue;
-            };
-            for mark in me.split(' ').filter(|p| p.starts_with('[')) {
-                let Some((slot, to)) = mark
-                    .trim_matches(|c| c == '[' || c == ']')
-                    .split_once("->-")
-                else {
-                    continue;
-                };
-                let Ok(slot) = slot.parse::<u16>() else {
-                    continue;
-                };
-                assert_eq!(to, new_id, "{mark}");
+            for (slot, to) in common::cluster::moving_out(&text) {
+                assert_eq!(to, new_id, "slot {slot}");
                 let here: i64 =
                     query(n, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]).unwrap_or(0);
                 if here == 1 {
@@ -251,13 +239,8 @@ fn moves_resume_after_the_leader_dies_and_no_key_is_on_two_nodes() {
     let mut to_dead = std::collections::HashSet::new();
     for n in &nodes {
         let text: String = query(n, &["CLUSTER", "NODES"]).expect("NODES");
-        let mark = format!("->-{dead_id}]");
-        for part in text.split(' ').filter(|p| p.ends_with(&mark)) {
-            if let Ok(slot) = part
-                .trim_start_matches('[')
-                .trim_end_matches(&mark)
-                .parse::<u16>()
-            {
+        for (slot, to) in common::cluster::moving_out(&text) {
+            if to == dead_id {
                 to_dead.insert(slot);
             }
         }

@@ -70,3 +70,20 @@ pub fn leader_of(node: &Shoal) -> Option<String> {
 pub fn id_of(node: &Shoal) -> String {
     field(&raft_info(node), "cluster_node_id").expect("node id")
 }
+
+/// The slots a node is moving away, with each destination's node id: the
+/// `[slot->-id]` marks on the `myself` line of its CLUSTER NODES `text`.
+pub fn moving_out(text: &str) -> Vec<(u16, String)> {
+    let Some(me) = text.lines().find(|l| l.contains("myself")) else {
+        return Vec::new();
+    };
+    me.split(' ')
+        .filter_map(|part| {
+            let (slot, to) = part
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .split_once("->-")?;
+            Some((slot.parse().ok()?, to.to_string()))
+        })
+        .collect()
+}

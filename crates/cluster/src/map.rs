@@ -687,7 +687,6 @@ mod tests {
             assert_eq!(owner_id(&m, s), owner_id(&before, s), "slot {s}");
             to_heavy += usize::from(m.moving_to(s).is_some_and(|n| n.id == heavy.id));
         }
-        println!("{} moves, {to_heavy} to the heavier node", m.moves());
         assert!(
             to_heavy * 100 >= m.moves() * 95,
             "{to_heavy} of {}",

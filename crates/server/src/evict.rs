@@ -91,13 +91,15 @@ pub struct Evictor {
 const SKETCH_MIN_KEYS: usize = 4096;
 /// Sketch width per key held: 8 counters a row (8 bytes a key over two
 /// rows of 4-bit counters, counted in used_memory, as Caffeine's sketch),
-/// so an epoch lasts 160 key creations per cached key. Chosen on
+/// so an epoch lasts 160 accesses (reads of cached keys and creations) per
+/// cached key. Chosen on
 /// bench/hitratio.sh's streams: 4 and 2 collided too often at a 1% budget
 /// (returning keys and new ones looked alike: 1.9 and 3.3 points lost on
 /// Zipf 0.8), and gained nothing at 10%; two rows of twice the width beat
 /// four rows for the same bytes.
 const SKETCH_KEYS_FACTOR: usize = 8;
-/// Sketch increments between checks that it still fits the keyspace.
+/// Keys counted into the sketch between checks that it still fits the
+/// keyspace.
 /// Checked as keys are counted, not only when evicting: a sketch
 /// left at its first size while an empty cache fills saturates, and every
 /// key written after would start with a high count.
@@ -202,13 +204,17 @@ impl Evictor {
         self.sketch_epoch.load(Ordering::Relaxed)
     }
 
-    /// Counts an access to `key` in the sketch (the epoch moves on when
-    /// this access aged it); true when it is time to check the sketch's size.
-    fn count(&self, sketch: &Sketch, key: &[u8]) -> bool {
-        let counted = sketch.increment(key);
-        if counted.aged {
+    /// Moves the epoch on when an access to the sketch ended one.
+    fn aged(&self, aged: bool) {
+        if aged {
             self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts `key`, just created, in the sketch; true when it is time to
+    /// check the sketch's size.
+    fn count(&self, sketch: &Sketch, key: &[u8]) -> bool {
+        self.aged(sketch.increment(key));
         let n = self.sketch_counted.fetch_add(1, Ordering::Relaxed) + 1;
         n.is_multiple_of(SKETCH_CHECK_EVERY)
     }
@@ -217,9 +223,7 @@ impl Evictor {
     /// counts it in its own entry).
     pub fn tick(&self) {
         if let Some(sketch) = self.sketch.read().as_ref() {
-            if sketch.tick().aged {
-                self.sketch_epoch.fetch_add(1, Ordering::Relaxed);
-            }
+            self.aged(sketch.tick());
         }
     }
 

@@ -4,12 +4,13 @@
 //! counter per row, the estimate the smaller) of what is known about keys
 //! *not* in the cache: a key is counted when a write creates it
 //! ([`Sketch::increment`]), and its own count is put back when it is
-//! evicted ([`Sketch::deposit`]). After [`AGING_PERIOD`] × width increments
-//! every counter is halved (one *epoch* ends), so the figures describe
-//! recent popularity. This is what lets the policy tell a returning
-//! popular key from one seen once. Reads of cached keys never reach it:
-//! with the sketch carrying only the cache's misses and departures, a
-//! narrow one collides little.
+//! evicted ([`Sketch::deposit`]). After [`AGING_PERIOD`] × width accesses
+//! (those counted, and reads of cached keys, [`Sketch::tick`]) every
+//! counter is halved (one *epoch* ends), so the figures describe recent
+//! popularity. This is what lets the policy tell a returning popular key
+//! from one seen once. Reads of cached keys never reach the counters:
+//! with them carrying only the cache's misses and departures, a narrow
+//! sketch collides little.
 //!
 //! Resident counts ([`resident`], [`resident_count`], [`resident_touch`]):
 //! a cached key carries its own count in its entry's 32-bit access field,
@@ -39,15 +40,6 @@ pub const AGING_PERIOD: u64 = 20;
 const PER_WORD: usize = 16;
 /// Every nibble's low bit, to halve sixteen counters at once.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
-
-/// What one [`Sketch::increment`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counted {
-    /// Increments this sketch has counted, this one included.
-    pub nth: u64,
-    /// This increment ended an epoch: every counter was halved.
-    pub aged: bool,
-}
 
 pub struct Sketch {
     /// Sixteen 4-bit counters per word; row r's counter i is number
@@ -147,20 +139,21 @@ impl Sketch {
 
     /// Counts one access that the counters do not record (a read of a
     /// cached key, which counts in its entry): the epoch is measured in
-    /// all accesses, so cached keys' counts age while the cache hits.
-    pub fn tick(&self) -> Counted {
+    /// all accesses, so cached keys' counts age while the cache hits. True
+    /// when this access ended an epoch (every counter was halved).
+    pub fn tick(&self) -> bool {
         let n = self.additions.fetch_add(1, Ordering::Relaxed) + 1;
         let aged = n.is_multiple_of(AGING_PERIOD * self.width as u64);
         if aged {
             self.age();
         }
-        Counted { nth: n, aged }
+        aged
     }
 
     /// Counts one access to `key` (a [`Sketch::tick`] that its counters
-    /// record).
-    pub fn increment(&self, key: &[u8]) -> Counted {
-        let counted = self.tick();
+    /// record); true when it ended an epoch.
+    pub fn increment(&self, key: &[u8]) -> bool {
+        let aged = self.tick();
         let slots = self.slots(key);
         // Conservative update: raise only the counters at the minimum.
         let min = slots.iter().map(|&n| self.get(n)).min().unwrap_or(0);
@@ -171,7 +164,7 @@ impl Sketch {
                 }
             }
         }
-        counted
+        aged
     }
 
     /// Raises each of the key's counters to at least `count` (capped at
@@ -235,12 +228,10 @@ mod tests {
         // AGING_PERIOD × width accesses in all halve every counter.
         let done = 305;
         for _ in 0..(AGING_PERIOD as usize * 1024 - done - 1) {
-            assert!(!s.increment(b"filler").aged);
+            assert!(!s.increment(b"filler"));
         }
         assert_eq!(s.estimate(b"five"), 5);
-        let last = s.increment(b"filler");
-        assert!(last.aged, "the epoch ends here");
-        assert_eq!(last.nth, AGING_PERIOD * 1024);
+        assert!(s.increment(b"filler"), "the epoch ends here");
         assert_eq!(s.estimate(b"hot"), MAX / 2);
         assert_eq!(s.estimate(b"five"), 2);
         assert_eq!(s.bytes(), ROWS * 1024 / 2);
@@ -261,9 +252,9 @@ mod tests {
         );
         // Ticks end the epoch as increments do, without counting a key.
         for _ in 6..(AGING_PERIOD as usize * 1024 - 1) {
-            assert!(!s.tick().aged);
+            assert!(!s.tick());
         }
-        assert!(s.tick().aged);
+        assert!(s.tick());
         assert_eq!((s.estimate(b"k"), s.estimate(b"gone")), (3, 4));
     }
 
