@@ -367,6 +367,22 @@ fn eviction_settings_take_redis_values_and_errors() {
     assert_eq!(r.call("OBJECT FREQ o"), ":5\r\n");
     assert_eq!(r.call("SET o w"), "+OK\r\n");
     assert_eq!(r.call("OBJECT FREQ o"), ":6\r\n");
+    // Every write that replaces a value does the same (redis-server 7.0
+    // answers 6 to each, with maxmemory set as here).
+    assert_eq!(r.call("SADD s1 a"), ":1\r\n");
+    for (create, replace, key) in [
+        ("SET w:m v", "MSET w:m w", "w:m"),
+        ("SET w:g v", "GETSET w:g w", "w:g"),
+        ("SET w:x v", "SETEX w:x 100 w", "w:x"),
+        ("SET w:n 1000", "INCR w:n", "w:n"),
+        ("SET w:f 1.5", "INCRBYFLOAT w:f 1", "w:f"),
+        ("SADD w:d x", "SUNIONSTORE w:d s1", "w:d"),
+    ] {
+        r.call(create);
+        assert_eq!(r.call(&format!("OBJECT FREQ {key}")), ":5\r\n", "{create}");
+        r.call(replace);
+        assert_eq!(r.call(&format!("OBJECT FREQ {key}")), ":6\r\n", "{replace}");
+    }
     assert_eq!(r.call("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
     assert_eq!(
         r.cmd(&[b"RESTORE", b"f", b"0", dump, b"FREQ", b"42"]),
